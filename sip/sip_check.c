@@ -1,0 +1,225 @@
+/*
+ * sip_check.c - what a stateful proxy does with a framed message before relaying it, in the
+ * order of RFC 3261 16.3: reasonable syntax (400), URI scheme (416), Max-Forwards (483),
+ * Proxy-Require (420). Responses that cannot be trusted are dropped, never answered. The
+ * checks run the sub-parsers the relay needs anyway, so the router pays for them once.
+ */
+#include <string.h>
+
+#include "sip.h"
+#include "sip_chars.h"
+
+static void verdict(sip_verdict_t *out, sip_action_t a, sip_err_t err)
+{
+    out->action = a;
+    out->err = err;
+    out->status = err == SIP_OK ? 0 : sip_err_status(err);
+}
+
+static const sip_hdr_t *single(const sip_msg_t *msg, sip_hdr_id_t id)
+{
+    return sip_msg_header_find(msg, id);
+}
+
+/* Every Via value of every Via header parses; *broadcast set if one is sent to a broadcast,
+ * multicast or unspecified IPv4 address (RFC 4475 3.3.10). */
+static int vias_ok(const sip_msg_t *msg, int *broadcast)
+{
+    int n = 0;
+    *broadcast = 0;
+    for (const sip_hdr_t *h = sip_msg_header_find(msg, SIP_HDR_VIA); h;
+         h = sip_msg_header_next(msg, h)) {
+        size_t pos = 0;
+        sip_slice_t one;
+        while (sip_value_next(h->value, &pos, &one)) {
+            sip_via_t via;
+            if (sip_via_parse(one, &via) < 0)
+                return -1;
+            if (via.sent_by.host_kind == SIP_HOST_IPV4) {
+                sip_slice_t hst = via.sent_by.host;
+                int first = 0;
+                for (size_t k = 0; k < hst.len && hst.p[k] != '.'; k++)
+                    first = first * 10 + (hst.p[k] - '0');
+                if (sip_slice_eq(hst, "255.255.255.255") || sip_slice_eq(hst, "0.0.0.0") ||
+                    (first >= 224 && first <= 239))
+                    *broadcast = 1;
+            }
+            n++;
+        }
+    }
+    return n > 0 ? 0 : -1;
+}
+
+static int option_supported(const sip_check_opts_t *opts, sip_slice_t tag)
+{
+    for (size_t i = 0; opts && i < opts->n_proxy_supported; i++) {
+        if (sip_slice_eq(tag, opts->proxy_supported[i]))
+            return 1;
+    }
+    return 0;
+}
+
+static void check_response(const sip_msg_t *msg, sip_verdict_t *out)
+{
+    sip_cseq_t cseq;
+    int bcast;
+
+    if (!single(msg, SIP_HDR_VIA) || !single(msg, SIP_HDR_CSEQ) || !single(msg, SIP_HDR_FROM) ||
+        !single(msg, SIP_HDR_TO) || !single(msg, SIP_HDR_CALL_ID)) {
+        verdict(out, SIP_ACT_DROP,
+                !single(msg, SIP_HDR_VIA)    ? SIP_E_MISSING_VIA
+                : !single(msg, SIP_HDR_CSEQ) ? SIP_E_MISSING_CSEQ
+                : !single(msg, SIP_HDR_FROM) ? SIP_E_MISSING_FROM
+                : !single(msg, SIP_HDR_TO)   ? SIP_E_MISSING_TO
+                                             : SIP_E_MISSING_CALL_ID);
+        return;
+    }
+    if (msg->count[SIP_HDR_CSEQ] > 1 ||
+        sip_cseq_parse(single(msg, SIP_HDR_CSEQ)->value, &cseq) < 0) {
+        verdict(out, SIP_ACT_DROP, msg->count[SIP_HDR_CSEQ] > 1 ? SIP_E_DUP_CSEQ : SIP_E_BAD_CSEQ);
+        return;
+    }
+    if (msg->count[SIP_HDR_CALL_ID] > 1) {
+        verdict(out, SIP_ACT_DROP, SIP_E_DUP_CALL_ID);
+        return;
+    }
+    if (vias_ok(msg, &bcast) < 0) {
+        verdict(out, SIP_ACT_DROP, SIP_E_BAD_VIA);
+        return;
+    }
+    if (bcast) {
+        verdict(out, SIP_ACT_DROP, SIP_E_VIA_BROADCAST);
+        return;
+    }
+    verdict(out, SIP_ACT_FORWARD, SIP_OK);
+}
+
+static sip_err_t request_syntax(const sip_msg_t *msg, sip_uri_t *ruri, int *max_forwards)
+{
+    static const struct {
+        sip_hdr_id_t id;
+        sip_err_t missing, dup;
+    } required[] = {
+        {SIP_HDR_FROM, SIP_E_MISSING_FROM, SIP_E_DUP_FROM},
+        {SIP_HDR_TO, SIP_E_MISSING_TO, SIP_E_DUP_TO},
+        {SIP_HDR_CALL_ID, SIP_E_MISSING_CALL_ID, SIP_E_DUP_CALL_ID},
+        {SIP_HDR_CSEQ, SIP_E_MISSING_CSEQ, SIP_E_DUP_CSEQ},
+        {SIP_HDR_VIA, SIP_E_MISSING_VIA, SIP_OK},
+    };
+    sip_cseq_t cseq;
+    sip_naddr_t na;
+    int bcast;
+
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        if (msg->count[required[i].id] == 0)
+            return required[i].missing;
+        if (msg->count[required[i].id] > 1 && required[i].dup != SIP_OK)
+            return required[i].dup;
+    }
+    if (msg->count[SIP_HDR_MAX_FORWARDS] > 1)
+        return SIP_E_DUP_MAX_FORWARDS;
+
+    if (sip_uri_parse(msg->ruri, ruri) < 0)
+        return SIP_E_BAD_RURI;
+    if ((ruri->scheme == SIP_SCHEME_SIP || ruri->scheme == SIP_SCHEME_SIPS) && ruri->headers.p)
+        return SIP_E_RURI_HEADERS;
+
+    if (sip_cseq_parse(single(msg, SIP_HDR_CSEQ)->value, &cseq) < 0)
+        return SIP_E_BAD_CSEQ;
+    if (cseq.method.len != msg->method.len ||
+        memcmp(cseq.method.p, msg->method.p, msg->method.len) != 0)
+        return SIP_E_CSEQ_METHOD;
+    if (sip_call_id_check(single(msg, SIP_HDR_CALL_ID)->value) < 0)
+        return SIP_E_BAD_CALL_ID;
+    if (sip_naddr_parse(single(msg, SIP_HDR_FROM)->value, &na) < 0)
+        return SIP_E_BAD_FROM;
+    if (sip_naddr_parse(single(msg, SIP_HDR_TO)->value, &na) < 0)
+        return SIP_E_BAD_TO;
+    if (vias_ok(msg, &bcast) < 0)
+        return SIP_E_BAD_VIA;
+
+    *max_forwards = -1;
+    if (msg->count[SIP_HDR_MAX_FORWARDS]) {
+        *max_forwards = sip_max_forwards_parse(single(msg, SIP_HDR_MAX_FORWARDS)->value);
+        if (*max_forwards < 0)
+            return SIP_E_BAD_MAX_FORWARDS;
+    }
+    for (const sip_hdr_t *h = sip_msg_header_find(msg, SIP_HDR_PROXY_REQUIRE); h;
+         h = sip_msg_header_next(msg, h)) {
+        size_t pos = 0;
+        sip_slice_t tag;
+        while (sip_value_next(h->value, &pos, &tag)) {
+            if (!sip_is_token(tag))
+                return SIP_E_BAD_REQUIRE;
+        }
+    }
+    return SIP_OK;
+}
+
+void sip_msg_check(const sip_msg_t *msg, const sip_check_opts_t *opts, sip_verdict_t *out)
+{
+    sip_uri_t ruri;
+    int mf = -1;
+    sip_err_t err;
+
+    memset(out, 0, sizeof *out);
+    if (msg->kind == SIP_MSG_RESPONSE) {
+        check_response(msg, out);
+        return;
+    }
+    if (msg->kind != SIP_MSG_REQUEST) {
+        verdict(out, SIP_ACT_FORWARD, SIP_OK); /* keepalives: nothing to check */
+        return;
+    }
+    err = request_syntax(msg, &ruri, &mf);
+    if (err != SIP_OK) {
+        verdict(out, SIP_ACT_REPLY, err);
+        return;
+    }
+    if (ruri.scheme == SIP_SCHEME_OTHER) {
+        verdict(out, SIP_ACT_REPLY, SIP_E_UNSUPPORTED_SCHEME);
+        return;
+    }
+    if (mf == 0) {
+        verdict(out, SIP_ACT_REPLY, SIP_E_TOO_MANY_HOPS);
+        return;
+    }
+    for (const sip_hdr_t *h = sip_msg_header_find(msg, SIP_HDR_PROXY_REQUIRE); h;
+         h = sip_msg_header_next(msg, h)) {
+        size_t pos = 0;
+        sip_slice_t tag;
+        while (sip_value_next(h->value, &pos, &tag)) {
+            if (!option_supported(opts, tag)) {
+                verdict(out, SIP_ACT_REPLY, SIP_E_BAD_EXTENSION);
+                out->unsupported = tag;
+                return;
+            }
+        }
+    }
+    verdict(out, SIP_ACT_FORWARD, SIP_OK);
+}
+
+void sip_parse_verdict(const sip_msg_t *msg, sip_verdict_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (sip_err_is_framing(msg->err)) {
+        verdict(out, SIP_ACT_CLOSE, msg->err);
+        return;
+    }
+    verdict(out, msg->kind == SIP_MSG_RESPONSE ? SIP_ACT_DROP : SIP_ACT_REPLY, msg->err);
+}
+
+const char *sip_action_name(sip_action_t a, int is_response)
+{
+    switch (a) {
+    case SIP_ACT_FORWARD:
+        return is_response ? "forward-response" : "forward";
+    case SIP_ACT_REPLY:
+        return "reply";
+    case SIP_ACT_DROP:
+        return "drop";
+    case SIP_ACT_CLOSE:
+        return "close";
+    }
+    return "?";
+}
