@@ -27,7 +27,7 @@ typedef struct {
  */
 typedef enum {
 #define SIP_ERR_LIST(X)                                                                            \
-    X(SIP_OK, 0, "OK", "no error")                                                                 \
+    X(SIP_E_NONE, 0, "OK", "no error")                                                                 \
     X(SIP_E_START_LINE, 400, "Malformed Start Line", "malformed start line")                       \
     X(SIP_E_REQUEST_LINE, 400, "Malformed Request-Line",                                           \
       "request line is not exactly METHOD SP Request-URI SP SIP-Version")                          \
@@ -85,7 +85,7 @@ typedef enum {
         SIP_ERR__COUNT
 } sip_err_t;
 
-/* Response status a proxy sends for err (0 for SIP_OK). */
+/* Response status a proxy sends for err (0 for SIP_E_NONE). */
 int sip_err_status(sip_err_t err);
 /* Reason phrase for that response, naming the defect ("Malformed Via Header"). */
 const char *sip_err_reason(sip_err_t err);
@@ -314,7 +314,14 @@ typedef struct {
     int has_branch;
 } sip_via_t;
 
+/* Parse one Via value exactly covering value. Returns 0 or -1. */
 int sip_via_parse(sip_slice_t value, sip_via_t *out);
+/*
+ * Parse the next via-parm of a Via header value in one pass (no separate comma split): *pos
+ * starts at 0. Returns 1 with *out filled, 0 at the end of the list, -1 when malformed
+ * (including an empty value between commas or after a trailing comma).
+ */
+int sip_via_next(sip_slice_t value, size_t *pos, sip_via_t *out);
 /* The first Via value of the message (the top Via). Returns 0, or -1 if absent or malformed. */
 int sip_msg_top_via(const sip_msg_t *msg, sip_via_t *out);
 
@@ -387,7 +394,7 @@ typedef enum {
 typedef struct {
     sip_action_t action;
     int status;           /* SIP_ACT_REPLY, and the answer sent before SIP_ACT_CLOSE if any */
-    sip_err_t err;        /* SIP_OK for forward */
+    sip_err_t err;        /* SIP_E_NONE for forward */
     sip_slice_t unsupported; /* SIP_E_BAD_EXTENSION: the first unsupported option tag */
 } sip_verdict_t;
 

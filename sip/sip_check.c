@@ -13,7 +13,7 @@ static void verdict(sip_verdict_t *out, sip_action_t a, sip_err_t err)
 {
     out->action = a;
     out->err = err;
-    out->status = err == SIP_OK ? 0 : sip_err_status(err);
+    out->status = err == SIP_E_NONE ? 0 : sip_err_status(err);
 }
 
 static const sip_hdr_t *single(const sip_msg_t *msg, sip_hdr_id_t id)
@@ -30,10 +30,10 @@ static int vias_ok(const sip_msg_t *msg, int *broadcast)
     for (const sip_hdr_t *h = sip_msg_header_find(msg, SIP_HDR_VIA); h;
          h = sip_msg_header_next(msg, h)) {
         size_t pos = 0;
-        sip_slice_t one;
-        while (sip_value_next(h->value, &pos, &one)) {
-            sip_via_t via;
-            if (sip_via_parse(one, &via) < 0)
+        sip_via_t via;
+        int rc;
+        while ((rc = sip_via_next(h->value, &pos, &via)) != 0) {
+            if (rc < 0)
                 return -1;
             if (via.sent_by.host_kind == SIP_HOST_IPV4) {
                 sip_slice_t hst = via.sent_by.host;
@@ -91,7 +91,7 @@ static void check_response(const sip_msg_t *msg, sip_verdict_t *out)
         verdict(out, SIP_ACT_DROP, SIP_E_VIA_BROADCAST);
         return;
     }
-    verdict(out, SIP_ACT_FORWARD, SIP_OK);
+    verdict(out, SIP_ACT_FORWARD, SIP_E_NONE);
 }
 
 static sip_err_t request_syntax(const sip_msg_t *msg, sip_uri_t *ruri, int *max_forwards)
@@ -104,7 +104,7 @@ static sip_err_t request_syntax(const sip_msg_t *msg, sip_uri_t *ruri, int *max_
         {SIP_HDR_TO, SIP_E_MISSING_TO, SIP_E_DUP_TO},
         {SIP_HDR_CALL_ID, SIP_E_MISSING_CALL_ID, SIP_E_DUP_CALL_ID},
         {SIP_HDR_CSEQ, SIP_E_MISSING_CSEQ, SIP_E_DUP_CSEQ},
-        {SIP_HDR_VIA, SIP_E_MISSING_VIA, SIP_OK},
+        {SIP_HDR_VIA, SIP_E_MISSING_VIA, SIP_E_NONE},
     };
     sip_cseq_t cseq;
     sip_naddr_t na;
@@ -113,7 +113,7 @@ static sip_err_t request_syntax(const sip_msg_t *msg, sip_uri_t *ruri, int *max_
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
         if (msg->count[required[i].id] == 0)
             return required[i].missing;
-        if (msg->count[required[i].id] > 1 && required[i].dup != SIP_OK)
+        if (msg->count[required[i].id] > 1 && required[i].dup != SIP_E_NONE)
             return required[i].dup;
     }
     if (msg->count[SIP_HDR_MAX_FORWARDS] > 1)
@@ -153,12 +153,12 @@ static sip_err_t request_syntax(const sip_msg_t *msg, sip_uri_t *ruri, int *max_
                 return SIP_E_BAD_REQUIRE;
         }
     }
-    return SIP_OK;
+    return SIP_E_NONE;
 }
 
 void sip_msg_check(const sip_msg_t *msg, const sip_check_opts_t *opts, sip_verdict_t *out)
 {
-    sip_uri_t ruri;
+    sip_uri_t ruri = {0};
     int mf = -1;
     sip_err_t err;
 
@@ -168,11 +168,11 @@ void sip_msg_check(const sip_msg_t *msg, const sip_check_opts_t *opts, sip_verdi
         return;
     }
     if (msg->kind != SIP_MSG_REQUEST) {
-        verdict(out, SIP_ACT_FORWARD, SIP_OK); /* keepalives: nothing to check */
+        verdict(out, SIP_ACT_FORWARD, SIP_E_NONE); /* keepalives: nothing to check */
         return;
     }
     err = request_syntax(msg, &ruri, &mf);
-    if (err != SIP_OK) {
+    if (err != SIP_E_NONE) {
         verdict(out, SIP_ACT_REPLY, err);
         return;
     }
@@ -196,7 +196,7 @@ void sip_msg_check(const sip_msg_t *msg, const sip_check_opts_t *opts, sip_verdi
             }
         }
     }
-    verdict(out, SIP_ACT_FORWARD, SIP_OK);
+    verdict(out, SIP_ACT_FORWARD, SIP_E_NONE);
 }
 
 void sip_parse_verdict(const sip_msg_t *msg, sip_verdict_t *out)

@@ -113,7 +113,7 @@ static sip_err_t parse_start_line(sip_msg_t *msg, const char *p, size_t n)
             return SIP_E_STATUS_CODE;
         if (has_ctl(msg->reason.p, msg->reason.len, 1))
             return SIP_E_REASON;
-        return v ? SIP_OK : SIP_E_VERSION;
+        return v ? SIP_E_NONE : SIP_E_VERSION;
     }
 
     msg->kind = SIP_MSG_REQUEST;
@@ -136,7 +136,7 @@ static sip_err_t parse_start_line(sip_msg_t *msg, const char *p, size_t n)
     int v = version_check(msg->version);
     if (v < 0)
         return SIP_E_REQUEST_LINE;
-    return v ? SIP_OK : SIP_E_VERSION;
+    return v ? SIP_E_NONE : SIP_E_VERSION;
 }
 
 static int fail(sip_msg_t *msg, sip_err_t err)
@@ -171,7 +171,7 @@ static int parse_keepalive(const char *buf, size_t len, sip_msg_t *msg)
 int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len)
 {
     size_t pos, eol, start_eol;
-    sip_err_t soft = SIP_OK;
+    sip_err_t soft = SIP_E_NONE;
     sip_hdr_t *cur = NULL;
     size_t prev_need = last_len > 0 ? msg->need : 0;
 
@@ -181,7 +181,7 @@ int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len)
 
     msg->kind = SIP_MSG_NONE;
     msg->nhdrs = 0;
-    msg->err = SIP_OK;
+    msg->err = SIP_E_NONE;
     msg->need = 0;
     msg->msg_len = 0;
     msg->hdr_len = 0;
@@ -251,7 +251,7 @@ int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len)
         if (c == ' ' || c == '\t') {
             /* folded continuation of the previous header */
             if (!cur) {
-                if (soft == SIP_OK)
+                if (soft == SIP_E_NONE)
                     soft = SIP_E_LEADING_FOLD;
             } else {
                 const char *vend = buf + eol;
@@ -278,21 +278,22 @@ int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len)
         if (eol - pos > msg->max_line)
             return fail(msg, SIP_E_LINE_TOO_LONG);
 
-        size_t i = pos;
-        while (i < eol && sip_c((unsigned char)buf[i], SIPC_TOKEN))
-            i++;
-        size_t name_end = i;
-        while (i < eol && (buf[i] == ' ' || buf[i] == '\t'))
-            i++;
-        if (i >= eol || buf[i] != ':' || name_end == pos) {
-            if (soft == SIP_OK)
-                soft = (i < eol && buf[i] == ':') || memchr(buf + pos, ':', eol - pos)
-                           ? SIP_E_HEADER_NAME
-                           : SIP_E_HEADER_COLON;
+        /* name: up to the colon, minus white space before it; a known name needs no
+         * character check (it matched the table), an unknown one must be a token */
+        const char *colon = memchr(buf + pos, ':', eol - pos);
+        size_t name_end = colon ? (size_t)(colon - buf) : eol, i;
+        while (name_end > pos && (buf[name_end - 1] == ' ' || buf[name_end - 1] == '\t'))
+            name_end--;
+        sip_hdr_id_t id = sip_hdr_lookup(buf + pos, name_end - pos);
+        if (!colon || name_end == pos ||
+            (id == SIP_HDR_OTHER && !sip_is_token(sip_sub(buf, pos, name_end)))) {
+            if (soft == SIP_E_NONE)
+                soft = colon ? SIP_E_HEADER_NAME : SIP_E_HEADER_COLON;
             cur = NULL;
             pos = eol + 2;
             continue;
         }
+        i = (size_t)(colon - buf);
         if (msg->nhdrs >= msg->hdrs_cap)
             return fail(msg, SIP_E_TOO_MANY_HEADERS);
         i++;
@@ -307,7 +308,7 @@ int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len)
         cur->value = sip_sub(buf, i, vend);
         cur->raw = sip_sub(buf, pos, eol + 2);
         cur->folded = 0;
-        cur->id = (uint16_t)sip_hdr_lookup(cur->name.p, cur->name.len);
+        cur->id = (uint16_t)id;
         if (msg->first[cur->id] < 0)
             msg->first[cur->id] = (int16_t)msg->nhdrs;
         if (msg->count[cur->id] < 255)
@@ -337,7 +338,7 @@ int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len)
     }
     msg->body = (sip_slice_t){buf + msg->hdr_len, msg->body_len};
 
-    if (soft != SIP_OK)
+    if (soft != SIP_E_NONE)
         return fail(msg, soft);
     return (int)msg->msg_len;
 

@@ -351,95 +351,122 @@ int sip_uri_parse(sip_slice_t s, sip_uri_t *out)
     }
 }
 
-/* generic-param list after an address or a Via sent-by: *( SEMI token [ EQUAL gen-value ] ) */
-static int gen_params_ok(sip_slice_t s, sip_slice_t *tag, int *has_tag)
+/*
+ * One generic-param (RFC 3261 25.1) at p[*i], just after its ';': LWS, token name, optionally
+ * LWS "=" LWS and a token / host / quoted-string value, trailing LWS. One pass, no look-ahead.
+ * Returns 0 (value.p NULL when the parameter has no value) or -1.
+ */
+static int gen_param(const char *p, size_t n, size_t *i, sip_slice_t *name, sip_slice_t *value)
 {
-    size_t i = 0;
-    while (i <= s.len) {
-        size_t e = find_unquoted(s.p, i, s.len, ';');
-        sip_slice_t pn, pv;
-        param_split(sip_sub(s.p, i, e), &pn, &pv);
-        if (!sip_is_token(pn))
-            return -1;
-        if (pv.p) {
-            if (pv.len >= 2 && pv.p[0] == '"') {
-                if (sip_skip_quoted(pv.p, 0, pv.len) != pv.len)
-                    return -1;
-            } else {
-                for (size_t k = 0; k < pv.len; k++) {
-                    unsigned char c = (unsigned char)pv.p[k];
-                    if (!sip_c(c, SIPC_TOKEN) && c != ':' && c != '[' && c != ']')
-                        return -1;
-                }
-                if (pv.len == 0)
-                    return -1;
-            }
-        }
-        if (tag && sip_slice_ieq(pn, "tag")) {
-            if (*has_tag || !pv.p || !sip_is_token(pv))
+    size_t k = sip_skip_ws(p, *i, n), s;
+    for (s = k; k < n && sip_c((unsigned char)p[k], SIPC_TOKEN); k++)
+        ;
+    if (k == s)
+        return -1;
+    *name = sip_sub(p, s, k);
+    *value = (sip_slice_t){NULL, 0};
+    k = sip_skip_ws(p, k, n);
+    if (k < n && p[k] == '=') {
+        k = sip_skip_ws(p, k + 1, n);
+        s = k;
+        if (k < n && p[k] == '"') {
+            k = sip_skip_quoted(p, k, n);
+            if (k == (size_t)-1)
                 return -1;
-            *tag = pv;
-            *has_tag = 1;
+        } else {
+            while (k < n && sip_c((unsigned char)p[k], SIPC_GVAL))
+                k++;
+            if (k == s)
+                return -1;
         }
-        i = e + 1;
+        *value = sip_sub(p, s, k);
+        k = sip_skip_ws(p, k, n);
     }
+    *i = k;
     return 0;
+}
+
+static int is_tag(sip_slice_t name)
+{
+    return name.len == 3 && sip_lower((unsigned char)name.p[0]) == 't' &&
+           sip_lower((unsigned char)name.p[1]) == 'a' && sip_lower((unsigned char)name.p[2]) == 'g';
+}
+
+/* Header parameters after an address, up to the end of the value. p[i] is just after ';'. */
+static int naddr_params(const char *p, size_t n, size_t i, sip_naddr_t *out)
+{
+    out->params = sip_sub(p, i, n);
+    for (;;) {
+        sip_slice_t pn, pv;
+        if (gen_param(p, n, &i, &pn, &pv) < 0)
+            return -1;
+        if (is_tag(pn)) {
+            if (out->has_tag || !pv.p || pv.p[0] == '"')
+                return -1;
+            out->tag = pv;
+            out->has_tag = 1;
+        }
+        if (i == n)
+            return 0;
+        if (p[i] != ';')
+            return -1;
+        i++;
+    }
 }
 
 int sip_naddr_parse(sip_slice_t v, sip_naddr_t *out)
 {
-    size_t i = 0, n, after;
+    size_t i = 0, n;
+    const char *p;
     memset(out, 0, sizeof *out);
     v = sip_trim(v);
+    p = v.p;
     n = v.len;
     if (n == 0)
         return -1;
 
-    if (v.p[0] == '"') {
-        size_t q = sip_skip_quoted(v.p, 0, n);
+    if (p[0] == '"') {
+        size_t q = sip_skip_quoted(p, 0, n);
         if (q == (size_t)-1)
             return -1;
-        out->display = sip_sub(v.p, 1, q - 1);
+        out->display = sip_sub(p, 1, q - 1);
         out->display_quoted = 1;
-        i = sip_skip_ws(v.p, q, n);
-        if (i >= n || v.p[i] != '<')
+        i = sip_skip_ws(p, q, n);
+        if (i >= n || p[i] != '<')
             return -1;
     } else {
-        while (i < n && (sip_c((unsigned char)v.p[i], SIPC_TOKEN | SIPC_WS)))
+        while (i < n && sip_c((unsigned char)p[i], SIPC_TOKEN | SIPC_WS))
             i++;
-        if (i < n && v.p[i] == '<') {
+        if (i < n && p[i] == '<') {
             /* RFC 4475 3.1.1.6: a token display name directly followed by '<' is accepted */
-            out->display = sip_trim(sip_sub(v.p, 0, i));
+            out->display = sip_trim(sip_sub(p, 0, i));
         } else {
-            /* addr-spec: parameters after the URI belong to the header (RFC 3261 20.10) */
-            size_t semi = find_unquoted(v.p, 0, n, ';');
-            out->uri = sip_trim(sip_sub(v.p, 0, semi));
-            if (out->uri.len == 0 || !no_space_or_ctl(out->uri) ||
-                memchr(out->uri.p, ',', out->uri.len) || memchr(out->uri.p, '?', out->uri.len))
+            /* addr-spec: the URI ends at the first ';' and parameters after it belong to the
+             * header (RFC 3261 20.10); such a URI cannot hold ',', '?' or ';' itself */
+            for (i = 0; i < n && sip_c((unsigned char)p[i], SIPC_ASPEC); i++)
+                ;
+            out->uri = sip_sub(p, 0, i);
+            i = sip_skip_ws(p, i, n);
+            if (out->uri.len == 0 || (i < n && p[i] != ';'))
                 return -1;
-            if (semi < n) {
-                out->params = sip_sub(v.p, semi + 1, n);
-                return gen_params_ok(out->params, &out->tag, &out->has_tag);
-            }
-            return 0;
+            return i < n ? naddr_params(p, n, i + 1, out) : 0;
         }
     }
 
-    /* v.p[i] == '<' */
-    const char *gt = memchr(v.p + i, '>', n - i);
-    if (!gt)
+    /* p[i] == '<' */
+    size_t u = ++i;
+    while (i < n && sip_c((unsigned char)p[i], SIPC_URIC))
+        i++;
+    if (i == n || i == u || p[i] != '>')
         return -1;
     out->bracketed = 1;
-    out->uri = sip_sub(v.p, i + 1, (size_t)(gt - v.p));
-    if (out->uri.len == 0 || !no_space_or_ctl(out->uri))
-        return -1;
-    after = sip_skip_ws(v.p, (size_t)(gt - v.p) + 1, n);
-    if (after == n)
+    out->uri = sip_sub(p, u, i);
+    i = sip_skip_ws(p, i + 1, n);
+    if (i == n)
         return 0;
-    if (v.p[after] != ';')
+    if (p[i] != ';')
         return -1;
-    out->params = sip_sub(v.p, after + 1, n);
-    return gen_params_ok(out->params, &out->tag, &out->has_tag);
+    return naddr_params(p, n, i + 1, out);
 }
 
 static int via_received_ok(sip_slice_t r)
@@ -457,115 +484,155 @@ static size_t token_end(const char *p, size_t i, size_t n)
     return i;
 }
 
-int sip_via_parse(sip_slice_t v, sip_via_t *out)
+/* sent-protocol: "SIP" SLASH "2.0" SLASH transport, LWS allowed around the slashes. */
+static int via_protocol(const char *p, size_t n, size_t *ip, sip_via_t *out)
 {
-    size_t i, e, n;
+    size_t i = *ip, e;
     sip_slice_t proto, ver;
 
-    memset(out, 0, sizeof *out);
-    out->rport = -1;
-    out->ttl = -1;
-    v = sip_trim(v);
-    n = v.len;
-
-    /* sent-protocol: "SIP" SLASH "2.0" SLASH transport, LWS allowed around the slashes */
-    e = token_end(v.p, 0, n);
-    proto = sip_sub(v.p, 0, e);
-    i = sip_skip_ws(v.p, e, n);
-    if (i >= n || v.p[i] != '/')
-        return -1;
-    i = sip_skip_ws(v.p, i + 1, n);
-    e = token_end(v.p, i, n);
-    ver = sip_sub(v.p, i, e);
-    i = sip_skip_ws(v.p, e, n);
-    if (i >= n || v.p[i] != '/')
-        return -1;
-    i = sip_skip_ws(v.p, i + 1, n);
-    e = token_end(v.p, i, n);
-    out->transport = sip_sub(v.p, i, e);
-    if (!sip_slice_ieq(proto, "SIP") || !sip_slice_eq(ver, "2.0") || out->transport.len == 0)
-        return -1;
-    i = sip_skip_ws(v.p, e, n);
-    if (i == e)
-        return -1; /* LWS required before sent-by */
-
-    /* sent-by: host [ COLON port ] with LWS allowed around the colon */
-    size_t hs = i;
-    if (i < n && v.p[i] == '[') {
-        const char *rb = memchr(v.p + i, ']', n - i);
-        if (!rb)
-            return -1;
-        i = (size_t)(rb - v.p) + 1;
+    if (n - i > 8 && memcmp(p + i, "SIP/2.0/", 8) == 0) {
+        i += 8; /* the common spelling */
     } else {
-        while (i < n && sip_c((unsigned char)v.p[i], SIPC_HNAME))
-            i++;
-    }
-    if (host_parse(sip_sub(v.p, hs, i), &out->sent_by) < 0)
-        return -1;
-    i = sip_skip_ws(v.p, i, n);
-    if (i < n && v.p[i] == ':') {
-        i = sip_skip_ws(v.p, i + 1, n);
-        size_t ps = i;
-        while (i < n && sip_c((unsigned char)v.p[i], SIPC_DIGIT))
-            i++;
-        if (port_parse(sip_sub(v.p, ps, i), &out->sent_by.port) < 0)
+        e = token_end(p, i, n);
+        proto = sip_sub(p, i, e);
+        i = sip_skip_ws(p, e, n);
+        if (i >= n || p[i] != '/')
             return -1;
-        i = sip_skip_ws(v.p, i, n);
+        i = sip_skip_ws(p, i + 1, n);
+        e = token_end(p, i, n);
+        ver = sip_sub(p, i, e);
+        i = sip_skip_ws(p, e, n);
+        if (i >= n || p[i] != '/' || !sip_slice_ieq(proto, "SIP") || !sip_slice_eq(ver, "2.0"))
+            return -1;
+        i = sip_skip_ws(p, i + 1, n);
     }
-    if (i == n)
-        return 0;
-    if (v.p[i] != ';')
+    e = token_end(p, i, n);
+    out->transport = sip_sub(p, i, e);
+    if (e == i)
         return -1;
+    *ip = e;
+    return 0;
+}
 
-    out->params = sip_sub(v.p, i + 1, n);
-    if (gen_params_ok(out->params, NULL, NULL) < 0)
-        return -1;
+/* One known Via parameter, validated; unknown ones pass as they are. */
+static int via_param(sip_slice_t pn, sip_slice_t pv, sip_via_t *out)
+{
+    uint64_t num;
+    sip_hostport_t hp;
 
-    /* the known parameters, each validated */
-    size_t k = 0;
-    while (k <= out->params.len) {
-        size_t pe = find_unquoted(out->params.p, k, out->params.len, ';');
-        sip_slice_t pn, pv;
-        uint64_t num;
-        param_split(sip_sub(out->params.p, k, pe), &pn, &pv);
+    switch (pn.len) {
+    case 6:
         if (sip_slice_ieq(pn, "branch")) {
-            if (!pv.p || !sip_is_token(pv))
+            if (!pv.p || !sip_is_token(pv) || out->has_branch)
                 return -1;
             out->branch = pv;
             out->has_branch = 1;
-        } else if (sip_slice_ieq(pn, "received")) {
+        }
+        return 0;
+    case 8:
+        if (sip_slice_ieq(pn, "received")) {
             if (!pv.p || !via_received_ok(pv))
                 return -1;
             out->received = pv;
-        } else if (sip_slice_ieq(pn, "rport")) {
+        }
+        return 0;
+    case 5:
+        if (sip_slice_ieq(pn, "rport")) {
             if (!pv.p) {
                 out->rport = 0;
-            } else {
-                if (sip_parse_uint(pv, 65535, &num) < 0)
-                    return -1;
-                out->rport = (int)num;
+                return 0;
             }
-        } else if (sip_slice_ieq(pn, "ttl")) {
-            if (!pv.p || sip_parse_uint(pv, 255, &num) < 0)
+            if (sip_parse_uint(pv, 65535, &num) < 0)
                 return -1;
-            out->ttl = (int)num;
+            out->rport = (int)num;
         } else if (sip_slice_ieq(pn, "maddr")) {
-            sip_hostport_t hp;
             if (!pv.p || host_parse(pv, &hp) < 0)
                 return -1;
             out->maddr = pv;
         }
-        k = pe + 1;
+        return 0;
+    case 3:
+        if (sip_slice_ieq(pn, "ttl")) {
+            if (!pv.p || sip_parse_uint(pv, 255, &num) < 0)
+                return -1;
+            out->ttl = (int)num;
+        }
+        return 0;
+    default:
+        return 0;
     }
+}
+
+int sip_via_next(sip_slice_t value, size_t *pos, sip_via_t *out)
+{
+    const char *p = value.p;
+    size_t n = value.len, i = *pos, hs;
+
+    memset(out, 0, sizeof *out);
+    out->rport = -1;
+    out->ttl = -1;
+    if (i > n)
+        return 0;
+    i = sip_skip_ws(p, i, n);
+    if (i == n)
+        return *pos == 0 ? 0 : -1; /* empty value, or nothing after a comma */
+    if (via_protocol(p, n, &i, out) < 0)
+        return -1;
+    hs = sip_skip_ws(p, i, n);
+    if (hs == i)
+        return -1; /* LWS required before sent-by */
+
+    /* sent-by: host [ COLON port ] with LWS allowed around the colon */
+    i = hs;
+    if (p[i] == '[') {
+        const char *rb = memchr(p + i, ']', n - i);
+        if (!rb)
+            return -1;
+        i = (size_t)(rb - p) + 1;
+    } else {
+        while (i < n && sip_c((unsigned char)p[i], SIPC_HNAME))
+            i++;
+    }
+    if (host_parse(sip_sub(p, hs, i), &out->sent_by) < 0)
+        return -1;
+    i = sip_skip_ws(p, i, n);
+    if (i < n && p[i] == ':') {
+        size_t ps = i = sip_skip_ws(p, i + 1, n);
+        while (i < n && sip_c((unsigned char)p[i], SIPC_DIGIT))
+            i++;
+        if (port_parse(sip_sub(p, ps, i), &out->sent_by.port) < 0)
+            return -1;
+        i = sip_skip_ws(p, i, n);
+    }
+    if (i < n && p[i] == ';') {
+        out->params.p = p + i + 1;
+        do {
+            sip_slice_t pn, pv;
+            i++;
+            if (gen_param(p, n, &i, &pn, &pv) < 0 || via_param(pn, pv, out) < 0)
+                return -1;
+        } while (i < n && p[i] == ';');
+        out->params.len = (size_t)(p + i - out->params.p);
+    }
+    if (i < n && p[i] != ',')
+        return -1;
+    *pos = i + 1;
+    return 1;
+}
+
+int sip_via_parse(sip_slice_t v, sip_via_t *out)
+{
+    size_t pos = 0;
+    if (sip_via_next(v, &pos, out) != 1 || pos <= v.len)
+        return -1;
     return 0;
 }
 
 int sip_msg_top_via(const sip_msg_t *msg, sip_via_t *out)
 {
     const sip_hdr_t *h = sip_msg_header_find(msg, SIP_HDR_VIA);
-    sip_slice_t first;
     size_t pos = 0;
-    if (!h || !sip_value_next(h->value, &pos, &first))
+    if (!h || sip_via_next(h->value, &pos, out) != 1)
         return -1;
-    return sip_via_parse(first, out);
+    return 0;
 }
