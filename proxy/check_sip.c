@@ -89,7 +89,7 @@ void edge_check_print(FILE *out, const char *name, const edge_check_result_t *r)
     if (r->truncated)
         fprintf(out, ": input ends inside the message (%zu bytes at offset %zu)", r->length,
                 r->offset);
-    else if (v->err != SIP_OK)
+    else if (v->err != SIP_E_NONE)
         fprintf(out, ": %d %s (%s)", sip_err_status(v->err), sip_err_reason(v->err),
                 sip_strerror(v->err));
     if (v->err == SIP_E_BAD_EXTENSION && v->unsupported.len)
