@@ -31,6 +31,8 @@ size_t edge_check_sip_buf(const char *buf, size_t len, const sip_check_opts_t *o
 
         memset(&r, 0, sizeof r);
         r.offset = off;
+        r.msg = &msg;
+        r.opts = opts;
         if (n > 0 && (msg.kind == SIP_MSG_PING || msg.kind == SIP_MSG_PONG)) {
             off += (size_t)n;
             continue;
@@ -74,6 +76,24 @@ const char *edge_check_action(const edge_check_result_t *r, char *buf, size_t si
     return sip_action_name(r->verdict.action, r->kind == SIP_MSG_RESPONSE);
 }
 
+/* The Unsupported list a 420 carries: every Proxy-Require tag the edge does not support. */
+static void print_unsupported(FILE *out, const edge_check_result_t *r)
+{
+    const sip_msg_t *msg = r->msg;
+    const char *sep = "; Unsupported: ";
+    for (const sip_hdr_t *h = sip_msg_header_find(msg, SIP_HDR_PROXY_REQUIRE); h;
+         h = sip_msg_header_next(msg, h)) {
+        size_t pos = 0;
+        sip_slice_t tag;
+        while (sip_value_next(h->value, &pos, &tag)) {
+            if (!sip_check_option_supported(r->opts, tag)) {
+                fprintf(out, "%s%.*s", sep, (int)tag.len, tag.p);
+                sep = ", ";
+            }
+        }
+    }
+}
+
 void edge_check_print(FILE *out, const char *name, const edge_check_result_t *r)
 {
     char act[24];
@@ -92,8 +112,8 @@ void edge_check_print(FILE *out, const char *name, const edge_check_result_t *r)
     else if (v->err != SIP_E_NONE)
         fprintf(out, ": %d %s (%s)", sip_err_status(v->err), sip_err_reason(v->err),
                 sip_strerror(v->err));
-    if (v->err == SIP_E_BAD_EXTENSION && v->unsupported.len)
-        fprintf(out, "; Unsupported: %.*s", (int)v->unsupported.len, v->unsupported.p);
+    if (v->err == SIP_E_BAD_EXTENSION)
+        print_unsupported(out, r);
     fputc('\n', out);
 }
 

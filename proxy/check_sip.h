@@ -16,6 +16,8 @@ typedef struct {
     int status;            /* responses */
     int truncated;         /* input ended inside this message */
     size_t offset, length; /* where the message lies in the input */
+    const sip_msg_t *msg;  /* the index, valid only during the callback */
+    const sip_check_opts_t *opts;
 } edge_check_result_t;
 
 typedef void (*edge_check_cb)(void *ud, const edge_check_result_t *r);

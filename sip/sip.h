@@ -264,14 +264,16 @@ void sip_msg_init(sip_msg_t *msg, sip_hdr_t *hdrs, size_t hdrs_cap);
  * complete), or SIP_ERROR with msg->err set. After an error that is not a framing error
  * (sip_err_is_framing), msg->msg_len is the size of the bad message and the index is filled
  * in as far as it goes, so the caller can answer it and carry on after msg->msg_len bytes.
- * last_len is the buffer length at the previous call for this message (0 the first time): it
- * lets an incomplete header section be rechecked without rescanning what was seen before.
+ * last_len is the buffer length at the previous call for this message (0 the first time), made
+ * with the same msg: new bytes that end no line are checked without rescanning the header
+ * section, and a body still short of msg->need is not re-parsed at all. Incremental calls give
+ * the same answers as one call on the same bytes.
  */
 int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len);
 
 /* First header with that id, or NULL. */
 const sip_hdr_t *sip_msg_header_find(const sip_msg_t *msg, sip_hdr_id_t id);
-/* Next header after 'prev' with the same id, or NULL. */
+/* Next header after 'prev' with the same id (for unknown headers: the same name), or NULL. */
 const sip_hdr_t *sip_msg_header_next(const sip_msg_t *msg, const sip_hdr_t *prev);
 /* First header with that name (case-insensitive; known names resolve through their id). */
 const sip_hdr_t *sip_msg_header_find_name(const sip_msg_t *msg, const char *name, size_t len);
@@ -310,7 +312,7 @@ typedef struct {
     sip_slice_t maddr;
     int rport;       /* -1 absent, 0 present without value, else the value */
     int ttl;         /* -1 absent */
-    sip_slice_t params; /* everything from the first ';' (for unknown params) */
+    sip_slice_t params; /* all parameters, after the first ';' (for unknown ones) */
     int has_branch;
 } sip_via_t;
 
@@ -395,7 +397,8 @@ typedef struct {
     sip_action_t action;
     int status;           /* SIP_ACT_REPLY, and the answer sent before SIP_ACT_CLOSE if any */
     sip_err_t err;        /* SIP_E_NONE for forward */
-    sip_slice_t unsupported; /* SIP_E_BAD_EXTENSION: the first unsupported option tag */
+    sip_slice_t unsupported; /* SIP_E_BAD_EXTENSION: the first unsupported option tag (see
+                                sip_check_option_supported for the whole list) */
 } sip_verdict_t;
 
 typedef struct {
@@ -413,6 +416,11 @@ typedef struct {
 void sip_msg_check(const sip_msg_t *msg, const sip_check_opts_t *opts, sip_verdict_t *out);
 /* The verdict for a sip_parse failure (framing errors close, others answer or drop). */
 void sip_parse_verdict(const sip_msg_t *msg, sip_verdict_t *out);
+/*
+ * Whether opts lists tag as supported in Proxy-Require. A 420 answer lists in Unsupported every
+ * Proxy-Require tag for which this is false (RFC 3261 16.3 item 5).
+ */
+int sip_check_option_supported(const sip_check_opts_t *opts, sip_slice_t tag);
 /* "forward", "forward-response", "reply", "drop", "close" as the corpus INDEX.tsv spells them. */
 const char *sip_action_name(sip_action_t a, int is_response);
 

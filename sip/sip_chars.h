@@ -24,7 +24,7 @@ enum {
     SIPC_ALPHA = 1 << 10,
     SIPC_SCHEME = 1 << 11, /* alphanum + - . */
     SIPC_GVAL = 1 << 12,   /* gen-value without quotes: token / host (':' '[' ']') */
-    SIPC_URIC = 1 << 13,   /* a URI byte inside <>: printable ASCII except < > " */
+    SIPC_URIC = 1 << 13,   /* a URI byte inside <>: printable ASCII except < > */
     SIPC_ASPEC = 1 << 14,  /* a URI byte of an addr-spec without <>: URIC except , ? ; */
 };
 

@@ -4,6 +4,8 @@
  * Proxy-Require (420). Responses that cannot be trusted are dropped, never answered. The
  * checks run the sub-parsers the relay needs anyway, so the router pays for them once.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "sip.h"
@@ -21,36 +23,79 @@ static const sip_hdr_t *single(const sip_msg_t *msg, sip_hdr_id_t id)
     return sip_msg_header_find(msg, id);
 }
 
-/* Every Via value of every Via header parses; *broadcast set if one is sent to a broadcast,
- * multicast or unspecified IPv4 address (RFC 4475 3.3.10). */
+static int ipv4_octets(sip_slice_t h, unsigned o[4])
+{
+    size_t k = 0;
+    for (int i = 0; i < 4; i++) {
+        o[i] = 0;
+        if (k >= h.len || !sip_c((unsigned char)h.p[k], SIPC_DIGIT))
+            return -1;
+        while (k < h.len && sip_c((unsigned char)h.p[k], SIPC_DIGIT))
+            o[i] = o[i] * 10 + (unsigned)(h.p[k++] - '0');
+        if (i < 3 && (k >= h.len || h.p[k++] != '.'))
+            return -1;
+    }
+    return 0;
+}
+
+static int ipv4_bad_dest(const unsigned o[4])
+{
+    return (o[0] == 255 && o[1] == 255 && o[2] == 255 && o[3] == 255) ||
+           (o[0] == 0 && o[1] == 0 && o[2] == 0 && o[3] == 0) || (o[0] >= 224 && o[0] <= 239);
+}
+
+/* A broadcast, multicast or unspecified destination (RFC 4475 3.3.10), judged on the address
+ * value, whatever its spelling: a response must never be sent toward one. */
+static int via_broadcast(const sip_hostport_t *hp)
+{
+    sip_slice_t h = hp->host;
+    unsigned o[4];
+    if (hp->host_kind == SIP_HOST_IPV4)
+        return ipv4_octets(h, o) == 0 && ipv4_bad_dest(o);
+    if (hp->host_kind == SIP_HOST_IPV6) {
+        char text[64];
+        struct in6_addr a;
+        if (h.len < 3 || h.len - 2 >= sizeof text)
+            return 0;
+        memcpy(text, h.p + 1, h.len - 2);
+        text[h.len - 2] = '\0';
+        if (inet_pton(AF_INET6, text, &a) != 1)
+            return 0; /* the tolerated RFC 5118 4.10 spelling: not a special address */
+        if (IN6_IS_ADDR_MULTICAST(&a) || IN6_IS_ADDR_UNSPECIFIED(&a))
+            return 1;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) {
+            for (int i = 0; i < 4; i++)
+                o[i] = a.s6_addr[12 + i];
+            return ipv4_bad_dest(o);
+        }
+    }
+    return 0;
+}
+
+/* Every Via header holds at least one value and every value parses; *broadcast set if one is
+ * sent by a broadcast, multicast or unspecified address. */
 static int vias_ok(const sip_msg_t *msg, int *broadcast)
 {
-    int n = 0;
     *broadcast = 0;
     for (const sip_hdr_t *h = sip_msg_header_find(msg, SIP_HDR_VIA); h;
          h = sip_msg_header_next(msg, h)) {
         size_t pos = 0;
         sip_via_t via;
-        int rc;
+        int rc, n = 0;
         while ((rc = sip_via_next(h->value, &pos, &via)) != 0) {
             if (rc < 0)
                 return -1;
-            if (via.sent_by.host_kind == SIP_HOST_IPV4) {
-                sip_slice_t hst = via.sent_by.host;
-                int first = 0;
-                for (size_t k = 0; k < hst.len && hst.p[k] != '.'; k++)
-                    first = first * 10 + (hst.p[k] - '0');
-                if (sip_slice_eq(hst, "255.255.255.255") || sip_slice_eq(hst, "0.0.0.0") ||
-                    (first >= 224 && first <= 239))
-                    *broadcast = 1;
-            }
+            if (via_broadcast(&via.sent_by))
+                *broadcast = 1;
             n++;
         }
+        if (n == 0)
+            return -1;
     }
-    return n > 0 ? 0 : -1;
+    return 0;
 }
 
-static int option_supported(const sip_check_opts_t *opts, sip_slice_t tag)
+int sip_check_option_supported(const sip_check_opts_t *opts, sip_slice_t tag)
 {
     for (size_t i = 0; opts && i < opts->n_proxy_supported; i++) {
         if (sip_slice_eq(tag, opts->proxy_supported[i]))
@@ -189,7 +234,7 @@ void sip_msg_check(const sip_msg_t *msg, const sip_check_opts_t *opts, sip_verdi
         size_t pos = 0;
         sip_slice_t tag;
         while (sip_value_next(h->value, &pos, &tag)) {
-            if (!option_supported(opts, tag)) {
+            if (!sip_check_option_supported(opts, tag)) {
                 verdict(out, SIP_ACT_REPLY, SIP_E_BAD_EXTENSION);
                 out->unsupported = tag;
                 return;

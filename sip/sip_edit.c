@@ -112,7 +112,9 @@ int sip_edit_render(sip_edit_t *e, struct iovec *iov, size_t iovcnt, size_t *tot
     for (size_t i = 1; i < e->nops; i++) {
         sip_splice_t t = e->ops[i];
         size_t j = i;
-        while (j > 0 && e->ops[j - 1].off > t.off) {
+        /* at one offset, pure insertions go before a removal that starts there */
+        while (j > 0 && (e->ops[j - 1].off > t.off ||
+                         (e->ops[j - 1].off == t.off && t.len == 0 && e->ops[j - 1].len > 0))) {
             e->ops[j] = e->ops[j - 1];
             j--;
         }

@@ -14,7 +14,7 @@ const uint16_t sip_ctab[256] = {
     [13] = SIPC_WS, /* CR */
     [32] = SIPC_WS, /* SP */
     [33] = SIPC_TOKEN | SIPC_USER | SIPC_PASS | SIPC_PARAM | SIPC_WORD | SIPC_HDRVAL | SIPC_GVAL | SIPC_URIC | SIPC_ASPEC, /* ! */
-    [34] = SIPC_WORD, /* " */
+    [34] = SIPC_WORD | SIPC_URIC, /* " */
     [35] = SIPC_URIC | SIPC_ASPEC, /* # */
     [36] = SIPC_USER | SIPC_PASS | SIPC_PARAM | SIPC_HDRVAL | SIPC_URIC | SIPC_ASPEC, /* $ */
     [37] = SIPC_TOKEN | SIPC_USER | SIPC_PASS | SIPC_PARAM | SIPC_WORD | SIPC_HDRVAL | SIPC_GVAL | SIPC_URIC | SIPC_ASPEC, /* % */
@@ -233,14 +233,19 @@ int sip_slice_eq(sip_slice_t s, const char *lit)
     return n == s.len && memcmp(s.p, lit, n) == 0;
 }
 
-/* Names are token-checked before lookup, so OR-ing 0x20 folds case without false matches. */
+/* Case-insensitive comparison of a wire name with a known one (letters and '-' only). */
+/*
+ * Eight bytes of a name against eight of a known name (letters and '-'). Folding bit 0x20 makes
+ * letters match either case; the only other byte it lets through is CR for '-', refused here.
+ */
 static inline int word_ieq8(const char *a, const char *b)
 {
-    const uint64_t fold = 0x2020202020202020ull;
-    uint64_t x, y;
+    const uint64_t fold = 0x2020202020202020ull, ones = 0x0101010101010101ull;
+    uint64_t x, y, cr;
     memcpy(&x, a, 8);
     memcpy(&y, b, 8);
-    return (x | fold) == (y | fold);
+    cr = x ^ (ones * '\r');
+    return (x | fold) == (y | fold) && !((cr - ones) & ~cr & (ones << 7));
 }
 
 static int name_ieq(const char *a, const char *lit, size_t len)
@@ -254,7 +259,7 @@ static int name_ieq(const char *a, const char *lit, size_t len)
         return word_ieq8(a + len - 8, lit + len - 8);
     }
     for (size_t i = 0; i < len; i++) {
-        if (((unsigned char)a[i] | 0x20) != ((unsigned char)lit[i] | 0x20))
+        if (((unsigned char)a[i] | 0x20) != ((unsigned char)lit[i] | 0x20) || a[i] == '\r')
             return 0;
     }
     return 1;

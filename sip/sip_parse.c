@@ -8,6 +8,7 @@
  * remembered and reported once the whole message has been framed, so the caller can answer
  * that one message and carry on with the next.
  */
+#define _GNU_SOURCE /* memrchr */
 #include <string.h>
 
 #ifdef __SSE2__
@@ -47,18 +48,6 @@ static size_t find_crlf(const char *p, size_t i, size_t n)
     return n;
 }
 
-/* Whether p[from..n) holds CRLFCRLF. */
-static int has_blank_line(const char *p, size_t from, size_t n)
-{
-    const char *q = p + from, *end = p + n;
-    while (end - q >= 4 && (q = memchr(q, '\r', (size_t)(end - q - 3))) != NULL) {
-        if (q[1] == '\n' && q[2] == '\r' && q[3] == '\n')
-            return 1;
-        q++;
-    }
-    return 0;
-}
-
 /* "SIP/" 1*DIGIT "." 1*DIGIT, "SIP" case-insensitive. Returns 1 for 2.0, 0 other, -1 bad. */
 static int version_check(sip_slice_t v)
 {
@@ -93,7 +82,9 @@ static sip_err_t parse_start_line(sip_msg_t *msg, const char *p, size_t n)
 {
     const char *sp1, *sp2;
 
-    if (n >= 4 && memcmp(p, "SIP/", 4) == 0) {
+    /* a method is a token and '/' is not a token character: "SIP/" (any case) means status */
+    if (n >= 4 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'p' &&
+        p[3] == '/') {
         msg->kind = SIP_MSG_RESPONSE;
         sp1 = memchr(p, ' ', n);
         if (!sp1)
@@ -143,6 +134,18 @@ static int fail(sip_msg_t *msg, sip_err_t err)
 {
     msg->err = err;
     return SIP_ERROR;
+}
+
+/* The header section is unfinished: wait, unless the limits are already exceeded. line_start is
+ * where the unfinished line begins. */
+static int incomplete(sip_msg_t *msg, const char *buf, size_t len, size_t line_start)
+{
+    size_t line = len - line_start - (buf[len - 1] == '\r'); /* a final CR may start CRLF */
+    if (len > msg->max_size)
+        return fail(msg, SIP_E_TOO_LARGE);
+    if (line > msg->max_line)
+        return fail(msg, SIP_E_LINE_TOO_LONG);
+    return SIP_INCOMPLETE;
 }
 
 /* Keepalives at a message boundary (RFC 5626 4.4.1): CRLFCRLF ping, single CRLF pong. */
@@ -199,24 +202,23 @@ int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len)
     if (buf[0] == '\n')
         return fail(msg, SIP_E_BARE_CRLF);
 
-    /* Recheck of a header section that was incomplete last time: look only at the new bytes. */
-    if (last_len > 0 && last_len < len && prev_need == 0) {
-        size_t from = last_len > 3 ? last_len - 3 : 0;
-        if (!has_blank_line(buf, from, len)) {
-            if (len > msg->max_size)
-                return fail(msg, SIP_E_TOO_LARGE);
-            return SIP_INCOMPLETE;
-        }
+    /*
+     * Recheck of a header section that was incomplete last time. New bytes without any CR or LF
+     * only lengthen the last line, so the answer is the one a full parse would give for an
+     * unfinished line; anything else (a line end, a bare CR/LF) gets the full parse.
+     */
+    if (last_len > 0 && last_len < len && prev_need == 0 &&
+        find_crlf(buf, last_len - 1, len) == len) {
+        const char *nl = memrchr(buf, '\n', last_len - 1);
+        return incomplete(msg, buf, len, nl ? (size_t)(nl - buf) + 1 : 0);
     }
 
     /* start line */
     start_eol = find_crlf(buf, 0, len);
-    if (start_eol + 1 >= len) {
-        if (len > msg->max_line)
-            return fail(msg, start_eol < len ? SIP_E_BARE_CRLF : SIP_E_LINE_TOO_LONG);
+    if (start_eol >= len - 1) {
         if (start_eol < len && buf[start_eol] == '\n')
             return fail(msg, SIP_E_BARE_CRLF);
-        return SIP_INCOMPLETE;
+        return incomplete(msg, buf, len, 0);
     }
     if (buf[start_eol] != '\r' || buf[start_eol + 1] != '\n')
         return fail(msg, SIP_E_BARE_CRLF);
@@ -263,7 +265,8 @@ int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len)
                         v++;
                     cur->value.p = buf + v;
                 }
-                while (vend > cur->value.p && (vend[-1] == ' ' || vend[-1] == '\t'))
+                /* a blank continuation line adds nothing: trim back over it and its fold */
+                while (vend > cur->value.p && sip_c((unsigned char)vend[-1], SIPC_WS))
                     vend--;
                 if (vend > cur->value.p) {
                     cur->value.len = (size_t)(vend - cur->value.p);
@@ -294,7 +297,7 @@ int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len)
             continue;
         }
         i = (size_t)(colon - buf);
-        if (msg->nhdrs >= msg->hdrs_cap)
+        if (msg->nhdrs >= msg->hdrs_cap || msg->nhdrs >= INT16_MAX)
             return fail(msg, SIP_E_TOO_MANY_HEADERS);
         i++;
         while (i < eol && (buf[i] == ' ' || buf[i] == '\t'))
@@ -325,9 +328,14 @@ int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len)
         return fail(msg, SIP_E_CL_MISSING);
     if (msg->count[SIP_HDR_CONTENT_LENGTH] > 1)
         return fail(msg, SIP_E_CL_MULTIPLE);
-    if (sip_content_length_parse(msg->hdrs[msg->first[SIP_HDR_CONTENT_LENGTH]].value,
-                                 &msg->body_len) < 0)
-        return fail(msg, SIP_E_CL_BAD);
+    sip_slice_t cl = msg->hdrs[msg->first[SIP_HDR_CONTENT_LENGTH]].value;
+    if (sip_content_length_parse(cl, &msg->body_len) < 0) {
+        /* all digits but beyond any size we would buffer: too large, not malformed */
+        size_t d = 0;
+        while (d < cl.len && sip_c((unsigned char)cl.p[d], SIPC_DIGIT))
+            d++;
+        return fail(msg, d == cl.len && d > 0 ? SIP_E_TOO_LARGE : SIP_E_CL_BAD);
+    }
     if (msg->body_len > msg->max_size || msg->hdr_len + msg->body_len > msg->max_size)
         return fail(msg, SIP_E_TOO_LARGE);
     msg->msg_len = msg->hdr_len + msg->body_len;
@@ -343,9 +351,5 @@ int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len)
     return (int)msg->msg_len;
 
 incomplete:
-    if (len > msg->max_size)
-        return fail(msg, SIP_E_TOO_LARGE);
-    if (len - pos > msg->max_line)
-        return fail(msg, SIP_E_LINE_TOO_LONG);
-    return SIP_INCOMPLETE;
+    return incomplete(msg, buf, len, pos);
 }

@@ -97,6 +97,8 @@ static int hostname_ok(sip_slice_t s)
             return 0;
         }
     }
+    if (s.p[s.len - 1] == '-')
+        return 0;
     /* toplabel starts with a letter (RFC 3261 25.1): all-numeric names are bad IPv4 */
     size_t t = s.len;
     if (s.p[t - 1] == '.')
@@ -237,7 +239,8 @@ static int no_space_or_ctl(sip_slice_t s)
 {
     for (size_t i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char)s.p[i];
-        if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '"')
+        /* '"' is tolerated for quoted URI parameter values ([MS-SIPRE] ms-fe="...") */
+        if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>')
             return 0;
     }
     return 1;

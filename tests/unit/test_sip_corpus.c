@@ -28,6 +28,7 @@ typedef struct {
 typedef struct {
     edge_check_result_t r[MAX_RESULTS];
     size_t n;
+    const char *path;
 } results_t;
 
 static char *read_file(const char *path, size_t *len, size_t extra)
@@ -94,6 +95,7 @@ static size_t load_index(row_t *rows, size_t max)
 static void collect(void *ud, const edge_check_result_t *r)
 {
     results_t *res = ud;
+    edge_check_print(stdout, res->path, r); /* r->msg is valid only now */
     if (res->n < MAX_RESULTS)
         res->r[res->n++] = *r;
 }
@@ -134,7 +136,7 @@ static void test_corpus_index(void **state)
     for (size_t i = 0; i < nrows; i++) {
         size_t len;
         char *buf = load_message(&rows[i], &len);
-        results_t res = {0};
+        results_t res = {.path = rows[i].path};
         char act[24];
         int ok;
 
@@ -155,8 +157,6 @@ static void test_corpus_index(void **state)
                         sip_err_name(res.r[k].verdict.err));
             fputc('\n', stderr);
         }
-        for (size_t k = 0; k < res.n; k++)
-            edge_check_print(stdout, rows[i].path, &res.r[k]);
         free(buf);
     }
     assert_int_equal(failures, 0);
