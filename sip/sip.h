@@ -389,7 +389,7 @@ int sip_is_token(sip_slice_t s);
 typedef enum {
     SIP_ACT_FORWARD = 1, /* request: relay it; response: relay it if it matches a transaction */
     SIP_ACT_REPLY,       /* request: answer with status/reason, do not forward */
-    SIP_ACT_DROP,        /* response: discard silently */
+    SIP_ACT_DROP,        /* response, or ACK: discard silently (neither is ever answered) */
     SIP_ACT_CLOSE        /* framing lost: close the connection (after an answer if possible) */
 } sip_action_t;
 

@@ -66,7 +66,7 @@ static inline sip_slice_t sip_trim(sip_slice_t s)
 
 static inline sip_slice_t sip_sub(const char *p, size_t from, size_t to)
 {
-    return (sip_slice_t){p + from, to - from};
+    return (sip_slice_t){p ? p + from : p, to - from}; /* an empty NULL slice stays NULL */
 }
 
 /* Parse 1*DIGIT into *out, refusing values above max. Returns 0 or -1. */

@@ -124,8 +124,17 @@ static void check_response(const sip_msg_t *msg, sip_verdict_t *out)
         verdict(out, SIP_ACT_DROP, msg->count[SIP_HDR_CSEQ] > 1 ? SIP_E_DUP_CSEQ : SIP_E_BAD_CSEQ);
         return;
     }
-    if (msg->count[SIP_HDR_CALL_ID] > 1) {
-        verdict(out, SIP_ACT_DROP, SIP_E_DUP_CALL_ID);
+    sip_naddr_t na;
+    sip_err_t err = msg->count[SIP_HDR_CALL_ID] > 1 ? SIP_E_DUP_CALL_ID
+                    : msg->count[SIP_HDR_FROM] > 1  ? SIP_E_DUP_FROM
+                    : msg->count[SIP_HDR_TO] > 1    ? SIP_E_DUP_TO
+                    : sip_call_id_check(single(msg, SIP_HDR_CALL_ID)->value) < 0
+                        ? SIP_E_BAD_CALL_ID
+                    : sip_naddr_parse(single(msg, SIP_HDR_FROM)->value, &na) < 0 ? SIP_E_BAD_FROM
+                    : sip_naddr_parse(single(msg, SIP_HDR_TO)->value, &na) < 0   ? SIP_E_BAD_TO
+                                                                                 : SIP_E_NONE;
+    if (err != SIP_E_NONE) {
+        verdict(out, SIP_ACT_DROP, err);
         return;
     }
     if (vias_ok(msg, &bcast) < 0) {
@@ -219,15 +228,15 @@ void sip_msg_check(const sip_msg_t *msg, const sip_check_opts_t *opts, sip_verdi
     err = request_syntax(msg, &ruri, &mf);
     if (err != SIP_E_NONE) {
         verdict(out, SIP_ACT_REPLY, err);
-        return;
+        goto ack;
     }
     if (ruri.scheme == SIP_SCHEME_OTHER) {
         verdict(out, SIP_ACT_REPLY, SIP_E_UNSUPPORTED_SCHEME);
-        return;
+        goto ack;
     }
     if (mf == 0) {
         verdict(out, SIP_ACT_REPLY, SIP_E_TOO_MANY_HOPS);
-        return;
+        goto ack;
     }
     for (const sip_hdr_t *h = sip_msg_header_find(msg, SIP_HDR_PROXY_REQUIRE); h;
          h = sip_msg_header_next(msg, h)) {
@@ -237,11 +246,16 @@ void sip_msg_check(const sip_msg_t *msg, const sip_check_opts_t *opts, sip_verdi
             if (!sip_check_option_supported(opts, tag)) {
                 verdict(out, SIP_ACT_REPLY, SIP_E_BAD_EXTENSION);
                 out->unsupported = tag;
-                return;
+                goto ack;
             }
         }
     }
     verdict(out, SIP_ACT_FORWARD, SIP_E_NONE);
+    return;
+ack:
+    /* an ACK is never answered (RFC 3261 17.1.1.3, 17.2.1): a bad one is dropped */
+    if (msg->method_id == SIP_METHOD_ACK)
+        out->action = SIP_ACT_DROP;
 }
 
 void sip_parse_verdict(const sip_msg_t *msg, sip_verdict_t *out)
@@ -251,7 +265,10 @@ void sip_parse_verdict(const sip_msg_t *msg, sip_verdict_t *out)
         verdict(out, SIP_ACT_CLOSE, msg->err);
         return;
     }
-    verdict(out, msg->kind == SIP_MSG_RESPONSE ? SIP_ACT_DROP : SIP_ACT_REPLY, msg->err);
+    verdict(out,
+            msg->kind == SIP_MSG_RESPONSE || msg->method_id == SIP_METHOD_ACK ? SIP_ACT_DROP
+                                                                               : SIP_ACT_REPLY,
+            msg->err);
 }
 
 const char *sip_action_name(sip_action_t a, int is_response)

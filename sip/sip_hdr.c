@@ -354,7 +354,12 @@ const sip_hdr_t *sip_msg_header_find_name(const sip_msg_t *msg, const char *name
         return sip_msg_header_find(msg, id);
     for (size_t i = 0; i < msg->nhdrs; i++) {
         const sip_hdr_t *h = &msg->hdrs[i];
-        if (h->id == SIP_HDR_OTHER && h->name.len == len && sip_slice_ieq(h->name, name))
+        if (h->id != SIP_HDR_OTHER || h->name.len != len)
+            continue;
+        size_t k = 0;
+        while (k < len && sip_lower((unsigned char)h->name.p[k]) == sip_lower((unsigned char)name[k]))
+            k++;
+        if (k == len)
             return h;
     }
     return NULL;

@@ -191,6 +191,8 @@ static void param_split(sip_slice_t seg, sip_slice_t *name, sip_slice_t *value)
 int sip_param_find(sip_slice_t params, const char *name, sip_slice_t *value)
 {
     size_t i = 0, n = params.len;
+    if (!params.p)
+        return 0;
     while (i <= n) {
         size_t e = find_unquoted(params.p, i, n, ';');
         sip_slice_t pn, pv;

@@ -558,6 +558,34 @@ static void test_framing_classes(void **state)
     }
 }
 
+/* An ACK is never answered: whatever is wrong with it, the verdict is drop. */
+static void test_ack_never_answered(void **state)
+{
+    sip_verdict_t v;
+    (void)state;
+    CHECK("ACK sip:bob@example.com SIP/2.0\r\n" VIA "Max-Forwards: 0\r\n" TO FROM CALLID
+          "CSeq: 1 ACK\r\n" END,
+          &no_opts, &v);
+    expect_drop(&v, SIP_E_TOO_MANY_HOPS);
+    CHECK("ACK sip:bob@example.com SIP/2.0\r\n" VIA MF TO FROM CALLID "CSeq: 1 INVITE\r\n" END,
+          &no_opts, &v);
+    expect_drop(&v, SIP_E_CSEQ_METHOD);
+}
+
+/* A response is relayed only if the headers a dialog keys on parse; otherwise it is dropped. */
+static void test_response_bad_dialog_headers(void **state)
+{
+    sip_verdict_t v;
+    (void)state;
+    CHECK("SIP/2.0 200 OK\r\n" VIA TO FROM "Call-ID: a b c\r\n" CSEQ END, &no_opts, &v);
+    expect_drop(&v, SIP_E_BAD_CALL_ID);
+    CHECK("SIP/2.0 200 OK\r\n" VIA TO FROM FROM CALLID CSEQ END, &no_opts, &v);
+    expect_drop(&v, SIP_E_DUP_FROM);
+    CHECK("SIP/2.0 200 OK\r\n" VIA "To: \"unterminated <sip:a@b>\r\n" FROM CALLID CSEQ END,
+          &no_opts, &v);
+    expect_drop(&v, SIP_E_BAD_TO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +616,8 @@ int main(void)
         cmocka_unit_test(test_action_names),
         cmocka_unit_test(test_error_table),
         cmocka_unit_test(test_framing_classes),
+        cmocka_unit_test(test_ack_never_answered),
+        cmocka_unit_test(test_response_bad_dialog_headers),
     };
     return cmocka_run_group_tests(tests, NULL, heap_release);
 }

@@ -219,6 +219,9 @@ static void test_header_find_name(void **state)
     assert_null(sip_msg_header_find_name(&t.msg, LIT("X-Missing")));
     assert_null(sip_msg_header_find_name(&t.msg, LIT("X-Custo")));
     assert_null(sip_msg_header_find_name(&t.msg, LIT("From")));
+    /* the name is a slice, not a C string: only len bytes count */
+    assert_ptr_equal(sip_msg_header_find_name(&t.msg, "X-Custom: trailing bytes", 8),
+                     &t.msg.hdrs[1]);
 }
 
 /* ---------------------------------------------------------------- values */

@@ -348,6 +348,17 @@ static void test_quoted_param_value_tolerated(void **state)
 
 /* ---------------------------------------------------------------- sip_param_find */
 
+/* A URI without parameters has a NULL params slice; looking in it finds nothing. */
+static void test_param_find_no_params(void **state)
+{
+    sip_uri_t u;
+    sip_slice_t v;
+    (void)state;
+    assert_int_equal(sip_uri_parse((sip_slice_t){"sip:a@example.com", 17}, &u), 0);
+    assert_int_equal(sip_param_find(u.params, "transport", &v), 0);
+    assert_int_equal(sip_param_find((sip_slice_t){NULL, 0}, "lr", &v), 0);
+}
+
 static void test_param_find(void **state)
 {
     (void)state;
@@ -407,6 +418,7 @@ static void test_param_find_quoted(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_param_find_no_params),
         cmocka_unit_test(test_sip_basic),
         cmocka_unit_test(test_sip_no_user),
         cmocka_unit_test(test_scheme_case_insensitive),
