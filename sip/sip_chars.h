@@ -69,6 +69,18 @@ static inline sip_slice_t sip_sub(const char *p, size_t from, size_t to)
     return (sip_slice_t){p ? p + from : p, to - from}; /* an empty NULL slice stays NULL */
 }
 
+/* Case-insensitive equality of a slice with a lowercase all-letter literal of length n. */
+static inline int sip_lit_ieq(sip_slice_t s, const char *lit, size_t n)
+{
+    if (s.len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (((unsigned char)s.p[i] | 0x20) != (unsigned char)lit[i])
+            return 0;
+    }
+    return 1;
+}
+
 /* Parse 1*DIGIT into *out, refusing values above max. Returns 0 or -1. */
 int sip_parse_uint(sip_slice_t s, uint64_t max, uint64_t *out);
 

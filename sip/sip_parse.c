@@ -48,6 +48,45 @@ static size_t find_crlf(const char *p, size_t i, size_t n)
     return n;
 }
 
+/*
+ * One header line: returns the index of its first CR or LF (or n) and sets *colon to the first
+ * ':' before it (or to that index when there is none). One pass finds both, since the name and
+ * its colon nearly always sit in the line's first sixteen bytes.
+ */
+static size_t find_line(const char *p, size_t i, size_t n, size_t *colon)
+{
+    size_t c = (size_t)-1;
+#ifdef __SSE2__
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n'), co = _mm_set1_epi8(':');
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+        if (c == (size_t)-1) {
+            unsigned mc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, co));
+            if (m)
+                mc &= (m & -m) - 1; /* only colons before the line end */
+            if (mc)
+                c = i + (size_t)__builtin_ctz(mc);
+        }
+        if (m) {
+            size_t eol = i + (size_t)__builtin_ctz(m);
+            *colon = c == (size_t)-1 ? eol : c;
+            return eol;
+        }
+        i += 16;
+    }
+#endif
+    for (; i < n; i++) {
+        if (p[i] == '\r' || p[i] == '\n')
+            break;
+        if (p[i] == ':' && c == (size_t)-1)
+            c = i;
+    }
+    *colon = c == (size_t)-1 ? i : c;
+    return i;
+}
+
 /* "SIP/" 1*DIGIT "." 1*DIGIT, "SIP" case-insensitive. Returns 1 for 2.0, 0 other, -1 bad. */
 static int version_check(sip_slice_t v)
 {
@@ -241,7 +280,8 @@ int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len)
             pos += 2;
             break;
         }
-        eol = find_crlf(buf, pos, len);
+        size_t colon_at;
+        eol = find_line(buf, pos, len, &colon_at);
         if (eol + 1 >= len) {
             if (eol < len && buf[eol] == '\n')
                 return fail(msg, SIP_E_BARE_CRLF);
@@ -283,8 +323,8 @@ int sip_parse(const char *buf, size_t len, sip_msg_t *msg, size_t last_len)
 
         /* name: up to the colon, minus white space before it; a known name needs no
          * character check (it matched the table), an unknown one must be a token */
-        const char *colon = memchr(buf + pos, ':', eol - pos);
-        size_t name_end = colon ? (size_t)(colon - buf) : eol, i;
+        const char *colon = colon_at < eol ? buf + colon_at : NULL;
+        size_t name_end = colon_at, i;
         while (name_end > pos && (buf[name_end - 1] == ' ' || buf[name_end - 1] == '\t'))
             name_end--;
         sip_hdr_id_t id = sip_hdr_lookup(buf + pos, name_end - pos);

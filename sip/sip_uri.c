@@ -324,7 +324,10 @@ static int sip_uri_parse_tel(sip_slice_t r, sip_uri_t *out)
 int sip_uri_parse(sip_slice_t s, sip_uri_t *out)
 {
     size_t i;
-    memset(out, 0, sizeof *out);
+    out->scheme = SIP_SCHEME_OTHER;
+    out->scheme_name = out->user = out->password = out->params = out->headers = out->opaque =
+        out->hostport.host = SIP_SLICE_NULL;
+    out->hostport.host_kind = out->hostport.port = 0;
     if (s.len < 2 || !sip_c((unsigned char)s.p[0], SIPC_ALPHA))
         return -1;
     for (i = 1; i < s.len && sip_c((unsigned char)s.p[i], SIPC_SCHEME); i++)
@@ -359,10 +362,13 @@ int sip_uri_parse(sip_slice_t s, sip_uri_t *out)
 /*
  * One generic-param (RFC 3261 25.1) at p[*i], just after its ';': LWS, token name, optionally
  * LWS "=" LWS and a token / host / quoted-string value, trailing LWS. One pass, no look-ahead.
- * Returns 0 (value.p NULL when the parameter has no value) or -1.
+ * Returns -1 when malformed, else 1 when the value is absent or a token and 0 when it is not
+ * (quoted, or host characters), so callers that need a token do not rescan it. value.p is NULL
+ * when the parameter has no value.
  */
 static int gen_param(const char *p, size_t n, size_t *i, sip_slice_t *name, sip_slice_t *value)
 {
+    unsigned all = SIPC_TOKEN;
     size_t k = sip_skip_ws(p, *i, n), s;
     for (s = k; k < n && sip_c((unsigned char)p[k], SIPC_TOKEN); k++)
         ;
@@ -378,9 +384,10 @@ static int gen_param(const char *p, size_t n, size_t *i, sip_slice_t *name, sip_
             k = sip_skip_quoted(p, k, n);
             if (k == (size_t)-1)
                 return -1;
+            all = 0;
         } else {
             while (k < n && sip_c((unsigned char)p[k], SIPC_GVAL))
-                k++;
+                all &= sip_ctab[(unsigned char)p[k++]];
             if (k == s)
                 return -1;
         }
@@ -388,14 +395,14 @@ static int gen_param(const char *p, size_t n, size_t *i, sip_slice_t *name, sip_
         k = sip_skip_ws(p, k, n);
     }
     *i = k;
-    return 0;
+    return (all & SIPC_TOKEN) != 0;
 }
 
 static int is_tag(sip_slice_t name)
 {
-    return name.len == 3 && sip_lower((unsigned char)name.p[0]) == 't' &&
-           sip_lower((unsigned char)name.p[1]) == 'a' && sip_lower((unsigned char)name.p[2]) == 'g';
+    return sip_lit_ieq(name, "tag", 3);
 }
+
 
 /* Header parameters after an address, up to the end of the value. p[i] is just after ';'. */
 static int naddr_params(const char *p, size_t n, size_t i, sip_naddr_t *out)
@@ -403,10 +410,11 @@ static int naddr_params(const char *p, size_t n, size_t i, sip_naddr_t *out)
     out->params = sip_sub(p, i, n);
     for (;;) {
         sip_slice_t pn, pv;
-        if (gen_param(p, n, &i, &pn, &pv) < 0)
+        int tok = gen_param(p, n, &i, &pn, &pv);
+        if (tok < 0)
             return -1;
         if (is_tag(pn)) {
-            if (out->has_tag || !pv.p || pv.p[0] == '"')
+            if (out->has_tag || !pv.p || !tok)
                 return -1;
             out->tag = pv;
             out->has_tag = 1;
@@ -423,7 +431,9 @@ int sip_naddr_parse(sip_slice_t v, sip_naddr_t *out)
 {
     size_t i = 0, n;
     const char *p;
-    memset(out, 0, sizeof *out);
+    /* field by field: a memset of the struct compiles to rep stos, slow at this size */
+    out->display = out->uri = out->params = out->tag = SIP_SLICE_NULL;
+    out->display_quoted = out->bracketed = out->has_tag = 0;
     v = sip_trim(v);
     p = v.p;
     n = v.len;
@@ -520,29 +530,29 @@ static int via_protocol(const char *p, size_t n, size_t *ip, sip_via_t *out)
 }
 
 /* One known Via parameter, validated; unknown ones pass as they are. */
-static int via_param(sip_slice_t pn, sip_slice_t pv, sip_via_t *out)
+static int via_param(sip_slice_t pn, sip_slice_t pv, int tok, sip_via_t *out)
 {
     uint64_t num;
     sip_hostport_t hp;
 
     switch (pn.len) {
     case 6:
-        if (sip_slice_ieq(pn, "branch")) {
-            if (!pv.p || !sip_is_token(pv) || out->has_branch)
+        if (sip_lit_ieq(pn, "branch", 6)) {
+            if (!pv.p || !tok || out->has_branch)
                 return -1;
             out->branch = pv;
             out->has_branch = 1;
         }
         return 0;
     case 8:
-        if (sip_slice_ieq(pn, "received")) {
+        if (sip_lit_ieq(pn, "received", 8)) {
             if (!pv.p || !via_received_ok(pv))
                 return -1;
             out->received = pv;
         }
         return 0;
     case 5:
-        if (sip_slice_ieq(pn, "rport")) {
+        if (sip_lit_ieq(pn, "rport", 5)) {
             if (!pv.p) {
                 out->rport = 0;
                 return 0;
@@ -550,14 +560,14 @@ static int via_param(sip_slice_t pn, sip_slice_t pv, sip_via_t *out)
             if (sip_parse_uint(pv, 65535, &num) < 0)
                 return -1;
             out->rport = (int)num;
-        } else if (sip_slice_ieq(pn, "maddr")) {
+        } else if (sip_lit_ieq(pn, "maddr", 5)) {
             if (!pv.p || host_parse(pv, &hp) < 0)
                 return -1;
             out->maddr = pv;
         }
         return 0;
     case 3:
-        if (sip_slice_ieq(pn, "ttl")) {
+        if (sip_lit_ieq(pn, "ttl", 3)) {
             if (!pv.p || sip_parse_uint(pv, 255, &num) < 0)
                 return -1;
             out->ttl = (int)num;
@@ -573,7 +583,9 @@ int sip_via_next(sip_slice_t value, size_t *pos, sip_via_t *out)
     const char *p = value.p;
     size_t n = value.len, i = *pos, hs;
 
-    memset(out, 0, sizeof *out);
+    out->transport = out->branch = out->received = out->maddr = out->params = SIP_SLICE_NULL;
+    out->sent_by.host = SIP_SLICE_NULL;
+    out->sent_by.host_kind = out->sent_by.port = out->has_branch = 0;
     out->rport = -1;
     out->ttl = -1;
     if (i > n)
@@ -614,7 +626,8 @@ int sip_via_next(sip_slice_t value, size_t *pos, sip_via_t *out)
         do {
             sip_slice_t pn, pv;
             i++;
-            if (gen_param(p, n, &i, &pn, &pv) < 0 || via_param(pn, pv, out) < 0)
+            int tok = gen_param(p, n, &i, &pn, &pv);
+            if (tok < 0 || via_param(pn, pv, tok, out) < 0)
                 return -1;
         } while (i < n && p[i] == ';');
         out->params.len = (size_t)(p + i - out->params.p);

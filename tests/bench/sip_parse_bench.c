@@ -85,34 +85,36 @@ static int load_dir(const char *dir)
     return 0;
 }
 
-/* One message the way the relay handles it: frame, index, then the always-needed sub-parses. */
-static uint64_t ours_one(const sample_t *s, sip_hdr_t *hdrs)
+/*
+ * One message the way the relay handles it: frame, index, then the always-needed sub-parses.
+ * A connection initialises its sip_msg_t once and sip_parse resets it for every message, so
+ * the benchmark does the same.
+ */
+static uint64_t ours_one(const sample_t *s, sip_msg_t *msg)
 {
-    sip_msg_t msg;
-    sip_msg_init(&msg, hdrs, MAX_HDRS);
-    int rc = sip_parse(s->buf, s->len, &msg, 0);
+    int rc = sip_parse(s->buf, s->len, msg, 0);
     if (rc <= 0)
         return 0;
-    uint64_t acc = (uint64_t)rc + msg.nhdrs;
+    uint64_t acc = (uint64_t)rc + msg->nhdrs;
 
     sip_via_t via;
-    if (sip_msg_top_via(&msg, &via) == 0)
+    if (sip_msg_top_via(msg, &via) == 0)
         acc += via.branch.len + (uint64_t)via.sent_by.port;
 
-    const sip_hdr_t *h = sip_msg_header_find(&msg, SIP_HDR_CSEQ);
+    const sip_hdr_t *h = sip_msg_header_find(msg, SIP_HDR_CSEQ);
     sip_cseq_t cseq;
     if (h && sip_cseq_parse(h->value, &cseq) == 0)
         acc += cseq.number + (uint64_t)cseq.method_id;
 
     sip_naddr_t na;
-    h = sip_msg_header_find(&msg, SIP_HDR_FROM);
+    h = sip_msg_header_find(msg, SIP_HDR_FROM);
     if (h && sip_naddr_parse(h->value, &na) == 0)
         acc += na.tag.len + na.uri.len;
-    h = sip_msg_header_find(&msg, SIP_HDR_TO);
+    h = sip_msg_header_find(msg, SIP_HDR_TO);
     if (h && sip_naddr_parse(h->value, &na) == 0)
         acc += na.tag.len + na.uri.len;
 
-    h = sip_msg_header_find(&msg, SIP_HDR_CALL_ID);
+    h = sip_msg_header_find(msg, SIP_HDR_CALL_ID);
     if (h && sip_call_id_check(h->value) == 0)
         acc += h->value.len;
     return acc;
@@ -142,12 +144,14 @@ typedef struct {
 static result_t run_ours(double seconds)
 {
     static sip_hdr_t hdrs[MAX_HDRS];
+    sip_msg_t msg;
     result_t r = {0, 0};
     uint64_t acc = 0;
     double t0 = now_s(), t;
+    sip_msg_init(&msg, hdrs, MAX_HDRS);
     do {
         for (size_t i = 0; i < nsamples; i++)
-            acc += ours_one(&samples[i], hdrs);
+            acc += ours_one(&samples[i], &msg);
         r.msgs += nsamples;
         t = now_s();
     } while (t - t0 < seconds);
