@@ -10,7 +10,7 @@
 #include "check_sip.h"
 
 #define CHECK_MAX_HEADERS 256
-#define CHECK_MAX_INPUT (64u << 20)
+#define CHECK_MAX_INPUT   (64u << 20)
 
 static const char *const default_supported[] = {"ms-benotify"};
 

@@ -38,7 +38,8 @@ const char *edge_check_action(const edge_check_result_t *r, char *buf, size_t si
 /* Print one line "NAME: ACTION DETAIL" for r. */
 void edge_check_print(FILE *out, const char *name, const edge_check_result_t *r);
 
-/* `edgeproxy --check-sip FILE...`: returns the process exit status (0 all relayed, 1 not, 2 I/O). */
+/* `edgeproxy --check-sip FILE...`: returns the process exit status (0 all relayed, 1 not, 2 I/O).
+ */
 int edge_check_sip_main(int nfiles, char **files);
 
 #endif

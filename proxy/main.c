@@ -13,14 +13,15 @@
 
 static void usage(FILE *out)
 {
-    fputs("usage: edgeproxy --check-sip FILE... (- for standard input)\n"
-          "       edgeproxy --version\n"
-          "\n"
-          "--check-sip  frame and parse each file as if it arrived on a SIP stream connection\n"
-          "             and print one line per message: FILE: ACTION DETAIL, where ACTION is\n"
-          "             forward, forward-response, reply-NNN, drop or close. Exit status 0 when\n"
-          "             every message would be relayed, 1 otherwise, 2 when a file is unreadable.\n",
-          out);
+    fputs(
+        "usage: edgeproxy --check-sip FILE... (- for standard input)\n"
+        "       edgeproxy --version\n"
+        "\n"
+        "--check-sip  frame and parse each file as if it arrived on a SIP stream connection\n"
+        "             and print one line per message: FILE: ACTION DETAIL, where ACTION is\n"
+        "             forward, forward-response, reply-NNN, drop or close. Exit status 0 when\n"
+        "             every message would be relayed, 1 otherwise, 2 when a file is unreadable.\n",
+        out);
 }
 
 int main(int argc, char **argv)

@@ -27,14 +27,14 @@ typedef struct {
  */
 typedef enum {
 #define SIP_ERR_LIST(X)                                                                            \
-    X(SIP_E_NONE, 0, "OK", "no error")                                                                 \
+    X(SIP_E_NONE, 0, "OK", "no error")                                                             \
     X(SIP_E_START_LINE, 400, "Malformed Start Line", "malformed start line")                       \
     X(SIP_E_REQUEST_LINE, 400, "Malformed Request-Line",                                           \
       "request line is not exactly METHOD SP Request-URI SP SIP-Version")                          \
     X(SIP_E_METHOD, 400, "Malformed Method", "method is not a token")                              \
     X(SIP_E_VERSION, 505, "Version Not Supported", "SIP version is not SIP/2.0")                   \
     X(SIP_E_STATUS_CODE, 400, "Bad Status Code", "status code is not three digits 100-699")        \
-    X(SIP_E_REASON, 400, "Bad Reason Phrase", "reason phrase contains control characters")        \
+    X(SIP_E_REASON, 400, "Bad Reason Phrase", "reason phrase contains control characters")         \
     X(SIP_E_HEADER_NAME, 400, "Malformed Header Name", "header name is not a token")               \
     X(SIP_E_HEADER_COLON, 400, "Header Line Without Colon", "header line has no colon")            \
     X(SIP_E_LEADING_FOLD, 400, "Malformed Header Section",                                         \
@@ -222,7 +222,7 @@ typedef enum {
     SIP_MSG_PONG  /* a single CRLF: keepalive pong, or an empty line between messages */
 } sip_msg_kind_t;
 
-#define SIP_ERROR -1
+#define SIP_ERROR      -1
 #define SIP_INCOMPLETE -2
 
 #define SIP_DEFAULT_MAX_SIZE 65536
@@ -230,10 +230,10 @@ typedef enum {
 
 typedef struct {
     /* Set by the caller (sip_msg_init fills them in). */
-    sip_hdr_t *hdrs;  /* caller-owned header array */
-    size_t hdrs_cap;  /* its capacity: more header lines than this is SIP_E_TOO_MANY_HEADERS */
-    size_t max_size;  /* whole message (headers + body) limit: SIP_E_TOO_LARGE */
-    size_t max_line;  /* one header (with folds) limit: SIP_E_LINE_TOO_LONG */
+    sip_hdr_t *hdrs; /* caller-owned header array */
+    size_t hdrs_cap; /* its capacity: more header lines than this is SIP_E_TOO_MANY_HEADERS */
+    size_t max_size; /* whole message (headers + body) limit: SIP_E_TOO_LARGE */
+    size_t max_line; /* one header (with folds) limit: SIP_E_LINE_TOO_LONG */
 
     /* Filled by sip_parse. */
     sip_msg_kind_t kind;
@@ -246,8 +246,8 @@ typedef struct {
     size_t nhdrs;
     int16_t first[SIP_HDR__COUNT]; /* index of the first header with that id, -1 if none */
     uint8_t count[SIP_HDR__COUNT]; /* how many header lines carry that id (saturates at 255) */
-    size_t hdr_len;  /* start line + headers + the empty line */
-    size_t body_len; /* Content-Length */
+    size_t hdr_len;                /* start line + headers + the empty line */
+    size_t body_len;               /* Content-Length */
     sip_slice_t body;
     size_t msg_len; /* hdr_len + body_len: bytes to skip, even after a non-framing error */
     size_t need;    /* on SIP_INCOMPLETE: total bytes needed if known (0 = unknown) */
@@ -310,8 +310,8 @@ typedef struct {
     sip_slice_t branch; /* empty when absent */
     sip_slice_t received;
     sip_slice_t maddr;
-    int rport;       /* -1 absent, 0 present without value, else the value */
-    int ttl;         /* -1 absent */
+    int rport;          /* -1 absent, 0 present without value, else the value */
+    int ttl;            /* -1 absent */
     sip_slice_t params; /* all parameters, after the first ';' (for unknown ones) */
     int has_branch;
 } sip_via_t;
@@ -327,12 +327,7 @@ int sip_via_next(sip_slice_t value, size_t *pos, sip_via_t *out);
 /* The first Via value of the message (the top Via). Returns 0, or -1 if absent or malformed. */
 int sip_msg_top_via(const sip_msg_t *msg, sip_via_t *out);
 
-typedef enum {
-    SIP_SCHEME_OTHER = 0,
-    SIP_SCHEME_SIP,
-    SIP_SCHEME_SIPS,
-    SIP_SCHEME_TEL
-} sip_scheme_t;
+typedef enum { SIP_SCHEME_OTHER = 0, SIP_SCHEME_SIP, SIP_SCHEME_SIPS, SIP_SCHEME_TEL } sip_scheme_t;
 
 typedef struct {
     int scheme; /* sip_scheme_t */
@@ -395,8 +390,8 @@ typedef enum {
 
 typedef struct {
     sip_action_t action;
-    int status;           /* SIP_ACT_REPLY, and the answer sent before SIP_ACT_CLOSE if any */
-    sip_err_t err;        /* SIP_E_NONE for forward */
+    int status;              /* SIP_ACT_REPLY, and the answer sent before SIP_ACT_CLOSE if any */
+    sip_err_t err;           /* SIP_E_NONE for forward */
     sip_slice_t unsupported; /* SIP_E_BAD_EXTENSION: the first unsupported option tag (see
                                 sip_check_option_supported for the whole list) */
 } sip_verdict_t;

@@ -11,16 +11,16 @@
 #include "sip.h"
 
 enum {
-    SIPC_TOKEN = 1 << 0,   /* token: alphanum - . ! % * _ + ` ' ~ */
-    SIPC_WS = 1 << 1,      /* SP HT CR LF: LWS inside an already framed value */
+    SIPC_TOKEN = 1 << 0, /* token: alphanum - . ! % * _ + ` ' ~ */
+    SIPC_WS = 1 << 1,    /* SP HT CR LF: LWS inside an already framed value */
     SIPC_DIGIT = 1 << 2,
     SIPC_HEX = 1 << 3,
-    SIPC_USER = 1 << 4,    /* unreserved / user-unreserved (& = + $ , ; ? /), '%' for escapes */
-    SIPC_PASS = 1 << 5,    /* unreserved / & = + $ , and '%' */
-    SIPC_PARAM = 1 << 6,   /* paramchar: unreserved / [ ] / : & + $ and '%' */
-    SIPC_WORD = 1 << 7,    /* Call-ID word */
-    SIPC_HNAME = 1 << 8,   /* host name: alphanum - . */
-    SIPC_HDRVAL = 1 << 9,  /* URI header name/value chars: unreserved / [ ] / ? : + $ and '%' */
+    SIPC_USER = 1 << 4,   /* unreserved / user-unreserved (& = + $ , ; ? /), '%' for escapes */
+    SIPC_PASS = 1 << 5,   /* unreserved / & = + $ , and '%' */
+    SIPC_PARAM = 1 << 6,  /* paramchar: unreserved / [ ] / : & + $ and '%' */
+    SIPC_WORD = 1 << 7,   /* Call-ID word */
+    SIPC_HNAME = 1 << 8,  /* host name: alphanum - . */
+    SIPC_HDRVAL = 1 << 9, /* URI header name/value chars: unreserved / [ ] / ? : + $ and '%' */
     SIPC_ALPHA = 1 << 10,
     SIPC_SCHEME = 1 << 11, /* alphanum + - . */
     SIPC_GVAL = 1 << 12,   /* gen-value without quotes: token / host (':' '[' ']') */

@@ -125,11 +125,10 @@ static void check_response(const sip_msg_t *msg, sip_verdict_t *out)
         return;
     }
     sip_naddr_t na;
-    sip_err_t err = msg->count[SIP_HDR_CALL_ID] > 1 ? SIP_E_DUP_CALL_ID
-                    : msg->count[SIP_HDR_FROM] > 1  ? SIP_E_DUP_FROM
-                    : msg->count[SIP_HDR_TO] > 1    ? SIP_E_DUP_TO
-                    : sip_call_id_check(single(msg, SIP_HDR_CALL_ID)->value) < 0
-                        ? SIP_E_BAD_CALL_ID
+    sip_err_t err = msg->count[SIP_HDR_CALL_ID] > 1                              ? SIP_E_DUP_CALL_ID
+                    : msg->count[SIP_HDR_FROM] > 1                               ? SIP_E_DUP_FROM
+                    : msg->count[SIP_HDR_TO] > 1                                 ? SIP_E_DUP_TO
+                    : sip_call_id_check(single(msg, SIP_HDR_CALL_ID)->value) < 0 ? SIP_E_BAD_CALL_ID
                     : sip_naddr_parse(single(msg, SIP_HDR_FROM)->value, &na) < 0 ? SIP_E_BAD_FROM
                     : sip_naddr_parse(single(msg, SIP_HDR_TO)->value, &na) < 0   ? SIP_E_BAD_TO
                                                                                  : SIP_E_NONE;
@@ -267,7 +266,7 @@ void sip_parse_verdict(const sip_msg_t *msg, sip_verdict_t *out)
     }
     verdict(out,
             msg->kind == SIP_MSG_RESPONSE || msg->method_id == SIP_METHOD_ACK ? SIP_ACT_DROP
-                                                                               : SIP_ACT_REPLY,
+                                                                              : SIP_ACT_REPLY,
             msg->err);
 }
 

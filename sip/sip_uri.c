@@ -403,7 +403,6 @@ static int is_tag(sip_slice_t name)
     return sip_lit_ieq(name, "tag", 3);
 }
 
-
 /* Header parameters after an address, up to the end of the value. p[i] is just after ';'. */
 static int naddr_params(const char *p, size_t n, size_t i, sip_naddr_t *out)
 {

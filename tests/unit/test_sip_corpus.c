@@ -16,7 +16,7 @@
 
 #include "check_sip.h"
 
-#define MAX_ROWS 128
+#define MAX_ROWS    128
 #define MAX_RESULTS 8
 
 typedef struct {
@@ -144,10 +144,11 @@ static void test_corpus_index(void **state)
         edge_check_sip_buf(buf, len, &edge_check_default_opts, collect, &res);
         if (strcmp(rows[i].action, "dual") == 0) {
             /* the first message is handled, the bytes after it start the next one */
-            ok = res.n >= 2 && strcmp(edge_check_action(&res.r[0], act, sizeof act), "forward") == 0;
+            ok =
+                res.n >= 2 && strcmp(edge_check_action(&res.r[0], act, sizeof act), "forward") == 0;
         } else {
-            ok = res.n == 1 && action_in(edge_check_action(&res.r[0], act, sizeof act),
-                                         rows[i].action);
+            ok = res.n == 1 &&
+                 action_in(edge_check_action(&res.r[0], act, sizeof act), rows[i].action);
         }
         if (!ok) {
             failures++;
@@ -233,9 +234,8 @@ static void assert_same_steps(const char *what, const char *path, const step_t *
             a[i].len != b[i].len || a[i].nhdrs != b[i].nhdrs)
             fail_msg("%s: %s: message %zu differs: rc %d/%d kind %d/%d err %s/%s len %zu/%zu "
                      "headers %zu/%zu",
-                     path, what, i, a[i].rc, b[i].rc, a[i].kind, b[i].kind,
-                     sip_err_name(a[i].err), sip_err_name(b[i].err), a[i].len, b[i].len,
-                     a[i].nhdrs, b[i].nhdrs);
+                     path, what, i, a[i].rc, b[i].rc, a[i].kind, b[i].kind, sip_err_name(a[i].err),
+                     sip_err_name(b[i].err), a[i].len, b[i].len, a[i].nhdrs, b[i].nhdrs);
     }
 }
 
@@ -282,9 +282,8 @@ static void test_corpus_split_points(void **state)
             if (rc == SIP_INCOMPLETE) {
                 rc = sip_parse(buf, len, &msg, k);
                 if (rc != whole || msg.err != whole_err)
-                    fail_msg("%s: resumed after %zu bytes: %d (%s), one-shot %d (%s)",
-                             rows[i].path, k, rc, sip_err_name(msg.err), whole,
-                             sip_err_name(whole_err));
+                    fail_msg("%s: resumed after %zu bytes: %d (%s), one-shot %d (%s)", rows[i].path,
+                             k, rc, sip_err_name(msg.err), whole, sip_err_name(whole_err));
             }
         }
         free(buf);
