@@ -79,17 +79,13 @@ const char *edge_check_action(const edge_check_result_t *r, char *buf, size_t si
 /* The Unsupported list a 420 carries: every Proxy-Require tag the edge does not support. */
 static void print_unsupported(FILE *out, const edge_check_result_t *r)
 {
-    const sip_msg_t *msg = r->msg;
     const char *sep = "; Unsupported: ";
-    for (const sip_hdr_t *h = sip_msg_header_find(msg, SIP_HDR_PROXY_REQUIRE); h;
-         h = sip_msg_header_next(msg, h)) {
-        size_t pos = 0;
-        sip_slice_t tag;
-        while (sip_value_next(h->value, &pos, &tag)) {
-            if (!sip_check_option_supported(r->opts, tag)) {
-                fprintf(out, "%s%.*s", sep, (int)tag.len, tag.p);
-                sep = ", ";
-            }
+    sip_tag_iter_t it = {0};
+    sip_slice_t tag;
+    while (sip_msg_option_tag_next(r->msg, SIP_HDR_PROXY_REQUIRE, &it, &tag) > 0) {
+        if (!sip_check_option_supported(r->opts, tag)) {
+            fprintf(out, "%s%.*s", sep, (int)tag.len, tag.p);
+            sep = ", ";
         }
     }
 }

@@ -376,6 +376,19 @@ int sip_max_forwards_parse(sip_slice_t value);
 int sip_call_id_check(sip_slice_t value);
 /* Content-Length: decimal, no sign, no overflow. Returns 0 and *out, or -1. */
 int sip_content_length_parse(sip_slice_t value, size_t *out);
+/*
+ * Option tags of every header with one id (Require, Proxy-Require, Supported, Unsupported),
+ * across all its header lines and comma-separated values. Zero-initialise the iterator. Returns
+ * 1 with *tag, 0 at the end, -1 when a value is not an option tag (a token).
+ */
+typedef struct {
+    const sip_hdr_t *hdr;
+    size_t pos;
+    int started;
+} sip_tag_iter_t;
+
+int sip_msg_option_tag_next(const sip_msg_t *msg, sip_hdr_id_t id, sip_tag_iter_t *it,
+                            sip_slice_t *tag);
 /* Whether s is a token (RFC 3261 25.1). */
 int sip_is_token(sip_slice_t s);
 

@@ -197,14 +197,12 @@ static sip_err_t request_syntax(const sip_msg_t *msg, sip_uri_t *ruri, int *max_
         if (*max_forwards < 0)
             return SIP_E_BAD_MAX_FORWARDS;
     }
-    for (const sip_hdr_t *h = sip_msg_header_find(msg, SIP_HDR_PROXY_REQUIRE); h;
-         h = sip_msg_header_next(msg, h)) {
-        size_t pos = 0;
-        sip_slice_t tag;
-        while (sip_value_next(h->value, &pos, &tag)) {
-            if (!sip_is_token(tag))
-                return SIP_E_BAD_REQUIRE;
-        }
+    sip_tag_iter_t it = {0};
+    sip_slice_t tag;
+    int rc;
+    while ((rc = sip_msg_option_tag_next(msg, SIP_HDR_PROXY_REQUIRE, &it, &tag)) != 0) {
+        if (rc < 0)
+            return SIP_E_BAD_REQUIRE;
     }
     return SIP_E_NONE;
 }
@@ -237,16 +235,14 @@ void sip_msg_check(const sip_msg_t *msg, const sip_check_opts_t *opts, sip_verdi
         verdict(out, SIP_ACT_REPLY, SIP_E_TOO_MANY_HOPS);
         goto ack;
     }
-    for (const sip_hdr_t *h = sip_msg_header_find(msg, SIP_HDR_PROXY_REQUIRE); h;
-         h = sip_msg_header_next(msg, h)) {
-        size_t pos = 0;
-        sip_slice_t tag;
-        while (sip_value_next(h->value, &pos, &tag)) {
-            if (!sip_check_option_supported(opts, tag)) {
-                verdict(out, SIP_ACT_REPLY, SIP_E_BAD_EXTENSION);
-                out->unsupported = tag;
-                goto ack;
-            }
+    /* syntax was checked above: every tag is a token */
+    sip_tag_iter_t it = {0};
+    sip_slice_t tag;
+    while (sip_msg_option_tag_next(msg, SIP_HDR_PROXY_REQUIRE, &it, &tag) > 0) {
+        if (!sip_check_option_supported(opts, tag)) {
+            verdict(out, SIP_ACT_REPLY, SIP_E_BAD_EXTENSION);
+            out->unsupported = tag;
+            goto ack;
         }
     }
     verdict(out, SIP_ACT_FORWARD, SIP_E_NONE);

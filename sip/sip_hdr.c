@@ -568,3 +568,20 @@ int sip_content_length_parse(sip_slice_t v, size_t *out)
     *out = (size_t)n;
     return 0;
 }
+
+int sip_msg_option_tag_next(const sip_msg_t *msg, sip_hdr_id_t id, sip_tag_iter_t *it,
+                            sip_slice_t *tag)
+{
+    if (!it->started) {
+        it->started = 1;
+        it->hdr = sip_msg_header_find(msg, id);
+        it->pos = 0;
+    }
+    while (it->hdr) {
+        if (sip_value_next(it->hdr->value, &it->pos, tag))
+            return sip_is_token(*tag) ? 1 : -1;
+        it->hdr = sip_msg_header_next(msg, it->hdr);
+        it->pos = 0;
+    }
+    return 0;
+}

@@ -203,6 +203,40 @@ static void test_is_token(void **state)
     assert_false(sip_is_token(hs("a\x7f")));
 }
 
+/* Require / Proxy-Require: option tags across header lines and comma lists, tokens only. */
+static void test_option_tags(void **state)
+{
+    static const char m[] = "OPTIONS sip:b@example.com SIP/2.0\r\n"
+                            "Proxy-Require: foo, bar\r\n"
+                            "Require: timer\r\n"
+                            "proxy-require:baz\r\n"
+                            "Supported: a b\r\n"
+                            "Content-Length: 0\r\n\r\n";
+    tmsg_t t;
+    sip_tag_iter_t it = {0};
+    sip_slice_t tag;
+    (void)state;
+    assert_int_equal(TPARSE(&t, m), sizeof m - 1);
+    assert_int_equal(sip_msg_option_tag_next(&t.msg, SIP_HDR_PROXY_REQUIRE, &it, &tag), 1);
+    assert_slice(tag, "foo");
+    assert_int_equal(sip_msg_option_tag_next(&t.msg, SIP_HDR_PROXY_REQUIRE, &it, &tag), 1);
+    assert_slice(tag, "bar");
+    assert_int_equal(sip_msg_option_tag_next(&t.msg, SIP_HDR_PROXY_REQUIRE, &it, &tag), 1);
+    assert_slice(tag, "baz");
+    assert_int_equal(sip_msg_option_tag_next(&t.msg, SIP_HDR_PROXY_REQUIRE, &it, &tag), 0);
+
+    sip_tag_iter_t r = {0};
+    assert_int_equal(sip_msg_option_tag_next(&t.msg, SIP_HDR_REQUIRE, &r, &tag), 1);
+    assert_slice(tag, "timer");
+    assert_int_equal(sip_msg_option_tag_next(&t.msg, SIP_HDR_REQUIRE, &r, &tag), 0);
+
+    sip_tag_iter_t k = {0}; /* "a b" is not an option tag */
+    assert_int_equal(sip_msg_option_tag_next(&t.msg, SIP_HDR_SUPPORTED, &k, &tag), -1);
+
+    sip_tag_iter_t none = {0};
+    assert_int_equal(sip_msg_option_tag_next(&t.msg, SIP_HDR_UNSUPPORTED, &none, &tag), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,7 +244,7 @@ int main(void)
         cmocka_unit_test(test_cseq_limits),    cmocka_unit_test(test_cseq_lws),
         cmocka_unit_test(test_cseq_malformed), cmocka_unit_test(test_max_forwards),
         cmocka_unit_test(test_call_id),        cmocka_unit_test(test_content_length),
-        cmocka_unit_test(test_is_token),
+        cmocka_unit_test(test_is_token),       cmocka_unit_test(test_option_tags),
     };
     return cmocka_run_group_tests(tests, NULL, heap_release);
 }
