@@ -21,6 +21,7 @@
 
 #include <osipparser2/osip_parser.h>
 
+#include "osip_ref.h"
 #include "sip.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -90,26 +91,6 @@ static sip_slice_t unfold(sip_slice_t s, char *out, size_t cap)
         }
     }
     return (sip_slice_t){out, s.len};
-}
-
-static sip_slice_t unbracket(sip_slice_t h)
-{
-    if (h.len >= 2 && h.p[0] == '[' && h.p[h.len - 1] == ']')
-        return (sip_slice_t){h.p + 1, h.len - 2};
-    return h;
-}
-
-static long port_of(const char *port)
-{
-    return port ? strtol(port, NULL, 10) : 0;
-}
-
-static const char *param_of(osip_list_t *params, const char *name)
-{
-    osip_generic_param_t *p = NULL;
-    if (osip_generic_param_get_byname(params, (char *)name, &p) != 0 || p == NULL)
-        return NULL;
-    return p->gvalue ? p->gvalue : "";
 }
 
 typedef struct {
@@ -205,9 +186,9 @@ static void via_facts(const wire_t *w, const sip_msg_t *msg, osip_message_t *m)
     if (sip_msg_top_via(msg, &via) != 0 || osip_message_get_via(m, 0, &ov) < 0 || ov == NULL)
         return;
     must_eq(w, "Via transport", via.transport, ov->protocol);
-    must_eq(w, "Via sent-by host", unbracket(via.sent_by.host), ov->host);
-    must_eq_num(w, "Via sent-by port", via.sent_by.port, port_of(ov->port));
-    const char *branch = param_of(&ov->via_params, "branch");
+    must_eq(w, "Via sent-by host", osip_ref_unbracket(via.sent_by.host), ov->host);
+    must_eq_num(w, "Via sent-by port", via.sent_by.port, osip_ref_port(ov->port));
+    const char *branch = osip_ref_param(&ov->via_params, "branch");
     if (via.has_branch && branch)
         must_eq(w, "Via branch", via.branch, branch);
     else if (via.has_branch != (branch != NULL))
@@ -221,7 +202,7 @@ static void tag_facts(const wire_t *w, const char *field, const sip_hdr_t *h, os
         return;
     if (sip_naddr_parse(h->value, &na) != 0)
         return;
-    const char *tag = param_of(&of->gen_params, "tag");
+    const char *tag = osip_ref_param(&of->gen_params, "tag");
     if (na.has_tag && tag)
         must_eq(w, field, na.tag, tag);
     else if (na.has_tag != (tag != NULL))
@@ -238,8 +219,8 @@ static void ruri_facts(const wire_t *w, const sip_msg_t *msg, osip_message_t *m)
         return;
     must_eq(w, "Request-URI scheme", u.scheme_name, ou->scheme);
     must_eq(w, "Request-URI user", u.user, ou->username);
-    must_eq(w, "Request-URI host", unbracket(u.hostport.host), ou->host);
-    must_eq_num(w, "Request-URI port", u.hostport.port, port_of(ou->port));
+    must_eq(w, "Request-URI host", osip_ref_unbracket(u.hostport.host), ou->host);
+    must_eq_num(w, "Request-URI port", u.hostport.port, osip_ref_port(ou->port));
 }
 
 /* ---------------------------------------------------------------- driver */
@@ -274,23 +255,11 @@ const char *__lsan_default_suppressions(void)
     return "leak:libosipparser2.so\n";
 }
 
-/* osip traces every parse failure on stderr unless given a trace function of its own. */
-static void osip_quiet(const char *file, int line, osip_trace_level_t level, const char *fmt,
-                       va_list ap)
-{
-    (void)file;
-    (void)line;
-    (void)level;
-    (void)fmt;
-    (void)ap;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    osip_trace_initialize_func(TRACE_LEVEL0, osip_quiet);
-    parser_init();
+    osip_ref_init();
     return 0;
 }
 

@@ -19,6 +19,7 @@
 
 #include <osipparser2/osip_parser.h>
 
+#include "osip_ref.h"
 #include "sip.h"
 
 #ifndef EDGE_CORPUS_DIR
@@ -183,17 +184,6 @@ static void report(const char *who, result_t r)
            r.secs * 1e9 / (double)r.msgs);
 }
 
-/* osip traces every parse failure on stderr unless given a trace function of its own. */
-static void osip_quiet(const char *file, int line, osip_trace_level_t level, const char *fmt,
-                       va_list ap)
-{
-    (void)file;
-    (void)line;
-    (void)level;
-    (void)fmt;
-    (void)ap;
-}
-
 int main(int argc, char **argv)
 {
     double seconds = 2.0;
@@ -212,8 +202,7 @@ int main(int argc, char **argv)
     if (!(seconds > 0))
         seconds = 2.0;
 
-    osip_trace_initialize_func(TRACE_LEVEL0, osip_quiet);
-    if (parser_init() != 0) {
+    if (osip_ref_init() != 0) {
         fprintf(stderr, "parser_init failed\n");
         return 1;
     }

@@ -18,6 +18,7 @@
 
 #include <osipparser2/osip_parser.h>
 
+#include "osip_ref.h"
 #include "sip.h"
 
 #ifndef EDGE_CORPUS_DIR
@@ -99,28 +100,6 @@ static sip_slice_t pct_decode(sip_slice_t s, char *out, size_t cap)
     return (sip_slice_t){out, n};
 }
 
-/* osip reports IPv6 references without their brackets. */
-static sip_slice_t unbracket(sip_slice_t host)
-{
-    if (host.len >= 2 && host.p[0] == '[' && host.p[host.len - 1] == ']')
-        return (sip_slice_t){host.p + 1, host.len - 2};
-    return host;
-}
-
-/* osip keeps ports as strings; "absent" is NULL there and 0 here. */
-static long osip_port(const char *port)
-{
-    return port ? strtol(port, NULL, 10) : 0;
-}
-
-static const char *osip_param(osip_list_t *params, const char *name)
-{
-    osip_generic_param_t *p = NULL;
-    if (osip_generic_param_get_byname(params, (char *)name, &p) != 0 || p == NULL)
-        return NULL;
-    return p->gvalue ? p->gvalue : "";
-}
-
 /* Values of every header with that id, split the way a proxy splits them. */
 static long count_values(const sip_msg_t *msg, sip_hdr_id_t id)
 {
@@ -183,9 +162,9 @@ static void cmp_ruri(diff_ctx_t *c, const sip_msg_t *msg, osip_message_t *m)
         cmp_slice(c, "ruri.user", pct_decode(u.user, buf, sizeof buf), osip_uri_get_username(ou));
         cmp_slice(c, "ruri.password", pct_decode(u.password, buf, sizeof buf),
                   osip_uri_get_password(ou));
-        cmp_slice(c, "ruri.host", unbracket(u.hostport.host), osip_uri_get_host(ou));
-        if (u.hostport.port != osip_port(osip_uri_get_port(ou)))
-            mismatch_int(c, "ruri.port", u.hostport.port, osip_port(osip_uri_get_port(ou)));
+        cmp_slice(c, "ruri.host", osip_ref_unbracket(u.hostport.host), osip_uri_get_host(ou));
+        if (u.hostport.port != osip_ref_port(osip_uri_get_port(ou)))
+            mismatch_int(c, "ruri.port", u.hostport.port, osip_ref_port(osip_uri_get_port(ou)));
     } else {
         /* osip keeps every other scheme (tel included) as opaque text after "scheme:". */
         sip_slice_t rest = {msg->ruri.p + u.scheme_name.len + 1,
@@ -206,10 +185,10 @@ static void cmp_via(diff_ctx_t *c, const sip_msg_t *msg, osip_message_t *m)
         return;
     }
     cmp_slice(c, "via.transport", v.transport, ov->protocol);
-    cmp_slice(c, "via.host", unbracket(v.sent_by.host), ov->host);
-    if (v.sent_by.port != osip_port(ov->port))
-        mismatch_int(c, "via.port", v.sent_by.port, osip_port(ov->port));
-    const char *branch = osip_param(&ov->via_params, "branch");
+    cmp_slice(c, "via.host", osip_ref_unbracket(v.sent_by.host), ov->host);
+    if (v.sent_by.port != osip_ref_port(ov->port))
+        mismatch_int(c, "via.port", v.sent_by.port, osip_ref_port(ov->port));
+    const char *branch = osip_ref_param(&ov->via_params, "branch");
     if (v.has_branch != (branch != NULL))
         mismatch(c, "via.branch present", v.has_branch ? v.branch.p : NULL, v.branch.len, branch);
     else if (branch)
@@ -228,7 +207,7 @@ static void cmp_tag(diff_ctx_t *c, const char *field, const sip_hdr_t *h, osip_f
         mismatch(c, field, h->value.p, h->value.len, "(sip_naddr_parse failed)");
         return;
     }
-    const char *tag = osip_param(&of->gen_params, "tag");
+    const char *tag = osip_ref_param(&of->gen_params, "tag");
     if (na.has_tag != (tag != NULL))
         mismatch(c, field, na.has_tag ? na.tag.p : NULL, na.tag.len, tag);
     else if (tag)
@@ -409,22 +388,10 @@ static void test_corpus_vs_osip(void **state)
                  MIN_COMPARED);
 }
 
-/* osip traces every parse failure on stderr unless given a trace function of its own. */
-static void osip_quiet(const char *file, int line, osip_trace_level_t level, const char *fmt,
-                       va_list ap)
-{
-    (void)file;
-    (void)line;
-    (void)level;
-    (void)fmt;
-    (void)ap;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    osip_trace_initialize_func(TRACE_LEVEL0, osip_quiet);
-    return parser_init() == 0 ? 0 : -1;
+    return osip_ref_init();
 }
 
 int main(void)
