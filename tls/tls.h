@@ -140,13 +140,14 @@ struct tls_stream {
     uint8_t notify_sent;   /* our close_notify is out */
     uint8_t shutdown_sent; /* TCP half-close requested */
     uint8_t shutdown_done;
-    uint8_t end_pending; /* close once the half-close has gone out */
+    uint8_t end_pending; /* close once both ends have finished */
+    uint8_t peer_done;   /* close_notify or TCP end received */
 };
 
 /* Prepare s (its tcp handle included) on loop, in plain mode. */
 int tls_stream_init(uv_loop_t *loop, tls_stream_t *s, const tls_stream_cbs_t *cbs, void *data);
 
-/* Start reading in plain mode (STARTTLS protocols); call tls_stream_starttls to upgrade. */
+/* Start reading and writing in plain mode (STARTTLS protocols); tls_stream_start_* upgrades. */
 int tls_stream_read_plain(tls_stream_t *s);
 
 /*
@@ -174,7 +175,8 @@ int tls_stream_shutdown(tls_stream_t *s);
 
 /*
  * End the connection gracefully: close_notify (if not sent yet), everything queued written, TCP
- * half-close, then tls_stream_close. Use it after UV_EOF or to hang up without losing data.
+ * half-close, then wait for the peer's close_notify or end of stream (at most 5 s) and close.
+ * Use it after UV_EOF or to hang up without losing data.
  */
 void tls_stream_end(tls_stream_t *s);
 

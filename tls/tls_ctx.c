@@ -78,7 +78,14 @@ static int load_cert_key(SSL_CTX *c, const char *cert, const char *key, char *er
     if (check_dates(SSL_CTX_get0_certificate(c), cert, err, errlen) < 0)
         return -1;
     if (SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1) {
-        snprintf(err, errlen, "%s: cannot load private key: %s", key, ossl_reason(why, sizeof why));
+        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+            ERR_clear_error();
+            snprintf(err, errlen, "%s: private key does not match the certificate in %s", key,
+                     cert);
+        } else {
+            snprintf(err, errlen, "%s: cannot load private key: %s", key,
+                     ossl_reason(why, sizeof why));
+        }
         return -1;
     }
     if (SSL_CTX_check_private_key(c) != 1) {

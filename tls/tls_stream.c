@@ -17,6 +17,7 @@
 #define TLS_RECORD               16384
 #define TLS_DEFAULT_MAX_QUEUE    (1u << 20)
 #define TLS_DEFAULT_HANDSHAKE_MS 10000
+#define TLS_LINGER_MS            5000
 
 enum { ST_INIT = 0, ST_PLAIN, ST_HANDSHAKE, ST_OPEN, ST_SHUTDOWN, ST_FAILED };
 
@@ -204,7 +205,7 @@ int tls_stream_write(tls_stream_t *s, const struct iovec *iov, size_t iovcnt)
     int r = 0;
 
     if (s->closing || s->shutdown_sent || s->notify_sent ||
-        (s->ssl ? s->state != ST_OPEN : s->state != ST_INIT && s->state != ST_PLAIN))
+        (s->ssl ? s->state != ST_OPEN : s->state != ST_PLAIN))
         return TLS_E_STATE;
     for (size_t i = 0; i < iovcnt; i++)
         total += iov[i].iov_len;
@@ -323,6 +324,15 @@ static int handshake_step(tls_stream_t *s)
     return -1;
 }
 
+/* The peer will send nothing more: stop reading, and finish a pending graceful end. */
+static void peer_finished(tls_stream_t *s)
+{
+    s->peer_done = 1;
+    uv_read_stop((uv_stream_t *)&s->tcp);
+    if (s->end_pending && s->shutdown_done && !s->closing)
+        tls_stream_close(s);
+}
+
 static void send_close_notify(tls_stream_t *s)
 {
     if (s->ssl && !s->notify_sent && (s->state == ST_OPEN || s->state == ST_SHUTDOWN)) {
@@ -359,8 +369,10 @@ static void process(tls_stream_t *s)
             /* close_notify from the peer: answer with ours, then report the end */
             send_close_notify(s);
             flush(s);
+            s->peer_done = 1;
             uv_read_stop((uv_stream_t *)&s->tcp);
             s->cbs->on_read(s, UV_EOF, NULL);
+            peer_finished(s);
             break;
         }
         note_error(s->ssl, "TLS read");
@@ -381,7 +393,10 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0 || s->closing)
         return;
     if (nread < 0) {
-        uv_read_stop(st);
+        int ending = s->end_pending;
+        peer_finished(s);
+        if (ending)
+            return; /* the owner already said goodbye */
         if (s->state == ST_HANDSHAKE) {
             snprintf(last_error, sizeof last_error, "TLS handshake: connection %s",
                      nread == UV_EOF ? "closed by the peer" : uv_strerror((int)nread));
@@ -409,6 +424,10 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 static void timer_cb(uv_timer_t *t)
 {
     tls_stream_t *s = t->data;
+    if (s->end_pending && !s->closing) {
+        tls_stream_close(s);
+        return;
+    }
     if (s->state == ST_HANDSHAKE && !s->closing) {
         snprintf(last_error, sizeof last_error, "TLS handshake: no complete handshake in %llu ms",
                  (unsigned long long)(s->handshake_timeout_ms ? s->handshake_timeout_ms
@@ -524,7 +543,7 @@ static void shutdown_cb(uv_shutdown_t *req, int status)
     (void)status; /* a failed half-close shows up as a read error, or does not matter now */
     free(req);
     s->shutdown_done = 1;
-    if (s->end_pending)
+    if (s->end_pending && s->peer_done)
         tls_stream_close(s);
 }
 
@@ -555,8 +574,12 @@ void tls_stream_end(tls_stream_t *s)
     if (s->closing || s->end_pending)
         return;
     s->end_pending = 1;
-    if (s->shutdown_done || (!s->shutdown_sent && tls_stream_shutdown(s) < 0))
+    if ((s->shutdown_done && s->peer_done) || (!s->shutdown_sent && tls_stream_shutdown(s) < 0)) {
         tls_stream_close(s);
+        return;
+    }
+    /* a peer that never answers our close_notify does not keep the connection */
+    uv_timer_start(&s->timer, timer_cb, TLS_LINGER_MS, 0);
 }
 
 static void close_cb(uv_handle_t *h)
