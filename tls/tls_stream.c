@@ -398,8 +398,8 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         if (ending)
             return; /* the owner already said goodbye */
         if (s->state == ST_HANDSHAKE) {
-            snprintf(last_error, sizeof last_error, "TLS handshake: connection %s",
-                     nread == UV_EOF ? "closed by the peer" : uv_strerror((int)nread));
+            snprintf(last_error, sizeof last_error, "TLS handshake: %s",
+                     nread == UV_EOF ? "connection closed by the peer" : uv_strerror((int)nread));
             fail(s, TLS_E_HANDSHAKE);
         } else if (s->cbs->on_read) {
             s->cbs->on_read(s, nread, NULL);
