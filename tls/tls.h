@@ -79,9 +79,11 @@ typedef struct {
 typedef struct tls_ctx tls_ctx_t;
 
 /*
- * Build a server or client context. On failure returns NULL and writes a message naming the
- * file and the defect (unreadable, not a certificate, key does not match, expired...) to err.
- * The configuration's strings are copied: tls_ctx_reload reads the same files again.
+ * Build a server or client context. A client context remembers the last session (ticket) per
+ * peer name and resumes it on the next tls_stream_start_client for that name. On failure returns
+ * NULL and writes a message naming the file and the defect (unreadable, not a certificate, key does
+ * not match, expired...) to err. The configuration's strings are copied: tls_ctx_reload reads the
+ * same files again.
  */
 tls_ctx_t *tls_server_ctx_new(const tls_server_conf_t *conf, char *err, size_t errlen);
 tls_ctx_t *tls_client_ctx_new(const tls_client_conf_t *conf, char *err, size_t errlen);

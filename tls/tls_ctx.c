@@ -4,6 +4,7 @@
  * resumption (a TLS 1.2 session cache and stateless tickets under keys that rotate), and reload
  * that swaps in new SSL_CTXs while established connections keep their own.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,7 +184,7 @@ void tls_ctx_rotate_ticket_keys(tls_ctx_t *ctx)
 }
 
 /* RFC 5077 style: AES-256-CBC + HMAC-SHA256 under the current key; the previous key still
- * decrypts and asks for a new ticket (return 2). */
+ * decrypts and asks for a new ticket (return 2), as every TLS 1.3 resumption does. */
 static int ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *ectx,
                      EVP_MAC_CTX *hctx, int enc)
 {
@@ -203,6 +204,10 @@ static int ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHE
     } else {
         if (memcmp(name, ctx->tickets[0].name, sizeof ctx->tickets[0].name) == 0) {
             k = &ctx->tickets[0];
+            /* TLS 1.3 tickets are meant for one use (RFC 8446 C.4): always hand out a fresh one,
+             * or a client that resumes once has nothing left to resume with */
+            if (SSL_version(ssl) == TLS1_3_VERSION)
+                ret = 2;
         } else if (ctx->have_prev &&
                    memcmp(name, ctx->tickets[1].name, sizeof ctx->tickets[1].name) == 0) {
             k = &ctx->tickets[1];
@@ -323,6 +328,72 @@ fail:
     return NULL;
 }
 
+/* ---------------------------------------------------------------- client sessions */
+
+static int host_index = -1;
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+static void host_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    free(ptr);
+}
+
+static void host_index_init(void)
+{
+    host_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, host_free);
+}
+
+/* A session (TLS 1.2) or ticket (TLS 1.3) arrived: keep it as the one for this peer name. */
+static int client_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    tls_ctx_t *ctx = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    const char *host = host_index >= 0 ? SSL_get_ex_data(ssl, host_index) : NULL;
+    size_t slot = TLS_CLIENT_SESSIONS;
+    if (!ctx || !host)
+        return 0;
+    for (size_t i = 0; i < TLS_CLIENT_SESSIONS; i++) {
+        if (ctx->sessions[i].host && strcmp(ctx->sessions[i].host, host) == 0) {
+            slot = i;
+            break;
+        }
+    }
+    if (slot == TLS_CLIENT_SESSIONS) {
+        char *h = strdup(host);
+        if (!h)
+            return 0;
+        slot = ctx->next_session++ % TLS_CLIENT_SESSIONS;
+        free(ctx->sessions[slot].host);
+        ctx->sessions[slot].host = h;
+    }
+    SSL_SESSION_free(ctx->sessions[slot].sess);
+    ctx->sessions[slot].sess = sess;
+    return 1; /* we keep the reference */
+}
+
+int tls_ctx_client_prepare(tls_ctx_t *ctx, SSL *ssl, const char *host)
+{
+    char *h;
+    pthread_once(&host_once, host_index_init);
+    if (!host || host_index < 0)
+        return 0;
+    h = strdup(host);
+    if (!h || SSL_set_ex_data(ssl, host_index, h) != 1) {
+        free(h);
+        return -1;
+    }
+    for (size_t i = 0; i < TLS_CLIENT_SESSIONS; i++) {
+        if (ctx->sessions[i].host && strcmp(ctx->sessions[i].host, host) == 0 &&
+            SSL_SESSION_is_resumable(ctx->sessions[i].sess))
+            return SSL_set_session(ssl, ctx->sessions[i].sess) == 1 ? 0 : -1;
+    }
+    return 0;
+}
+
 static SSL_CTX *client_one(tls_ctx_t *ctx, char *err, size_t errlen)
 {
     const tls_client_conf_t *cc = &ctx->client;
@@ -348,6 +419,8 @@ static SSL_CTX *client_one(tls_ctx_t *ctx, char *err, size_t errlen)
         snprintf(err, errlen, "cannot set ALPN protocols");
         goto fail;
     }
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(c, client_new_session);
     SSL_CTX_set_app_data(c, ctx);
     return c;
 fail:
@@ -483,6 +556,10 @@ void tls_ctx_free(tls_ctx_t *ctx)
         return;
     set_free(ctx->set);
     conf_free(ctx);
+    for (size_t i = 0; i < TLS_CLIENT_SESSIONS; i++) {
+        free(ctx->sessions[i].host);
+        SSL_SESSION_free(ctx->sessions[i].sess);
+    }
     OPENSSL_cleanse(ctx->tickets, sizeof ctx->tickets);
     free(ctx);
 }

@@ -7,6 +7,8 @@
 
 #include "tls.h"
 
+#define TLS_CLIENT_SESSIONS 64
+
 typedef struct {
     unsigned char name[16];
     unsigned char aes[32];
@@ -29,11 +31,20 @@ struct tls_ctx {
     tls_ctx_set_t *set;
     tls_ticket_key_t tickets[2]; /* current, previous */
     int have_prev;
+    /* client: the last resumable session per peer name, so reconnections skip the full
+     * handshake (outbound links to the pool and to partners reconnect often) */
+    struct {
+        char *host;
+        SSL_SESSION *sess;
+    } sessions[TLS_CLIENT_SESSIONS];
+    size_t next_session;
 };
 
 void tls_ctx_ref(tls_ctx_t *ctx);
 /* A new SSL from the current context set. */
 SSL *tls_ctx_new_ssl(tls_ctx_t *ctx);
 int tls_ctx_is_server(const tls_ctx_t *ctx);
+/* Client: remember 'host' on ssl and resume its last session if there is one. */
+int tls_ctx_client_prepare(tls_ctx_t *ctx, SSL *ssl, const char *host);
 
 #endif

@@ -516,6 +516,8 @@ int tls_stream_start_client(tls_stream_t *s, tls_ctx_t *ctx, const char *expecte
     int r = start(s, ctx, 0);
     if (r < 0)
         return r;
+    if (tls_ctx_client_prepare(ctx, s->ssl, expected_host) < 0)
+        return TLS_E_NOMEM;
     if (expected_host) {
         ASN1_OCTET_STRING *ip = a2i_IPADDRESS(expected_host);
         SSL_set_hostflags(s->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);

@@ -149,6 +149,7 @@ typedef struct {
     uv_connect_t creq;
     int port;
     const char *expect_host;
+    int keep_ctx; /* pair_close leaves the contexts for the next connection */
 } pair_t;
 
 static void e_alloc(tls_stream_t *s, size_t suggested, uv_buf_t *b)
@@ -239,11 +240,11 @@ static int handshaken(pair_t *p)
     return p->srv.handshake && p->cli.handshake;
 }
 
-static void pair_open(pair_t *p, tls_verify_t verify, int client_cert, const char *host)
+static void pair_connect(pair_t *p, const char *host);
+
+static void make_ctxs(pair_t *p, tls_verify_t verify, int client_cert)
 {
     char err[512];
-    struct sockaddr_in sa;
-    int len = sizeof sa;
     tls_cert_conf_t cert = {path("edge.pem"), path("edge.key")};
     tls_server_conf_t sc = {.certs = &cert, .ncerts = 1, .ca_file = path("ca.pem"),
                             .verify = verify};
@@ -258,6 +259,19 @@ static void pair_open(pair_t *p, tls_verify_t verify, int client_cert, const cha
     p->cctx = tls_client_ctx_new(&cc, err, sizeof err);
     if (!p->cctx)
         fail_msg("client ctx: %s", err);
+}
+
+static void pair_open(pair_t *p, tls_verify_t verify, int client_cert, const char *host)
+{
+    make_ctxs(p, verify, client_cert);
+    pair_connect(p, host);
+}
+
+/* Connect a new client to a new server connection, with the contexts already in p. */
+static void pair_connect(pair_t *p, const char *host)
+{
+    struct sockaddr_in sa;
+    int len = sizeof sa;
     p->expect_host = host;
     assert_int_equal(uv_loop_init(&p->loop), 0);
     uv_timer_init(&p->loop, &p->guard);
@@ -291,8 +305,10 @@ static void pair_close(pair_t *p)
     uv_close((uv_handle_t *)&p->guard, NULL);
     uv_run(&p->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&p->loop), 0);
-    tls_ctx_free(p->sctx);
-    tls_ctx_free(p->cctx);
+    if (!p->keep_ctx) {
+        tls_ctx_free(p->sctx);
+        tls_ctx_free(p->cctx);
+    }
 }
 
 static int client_got_all(pair_t *p)
@@ -389,6 +405,48 @@ static void test_queue_limit(void **state)
     pair_close(&p);
 }
 
+/* One echoed exchange (so the client has read the server's ticket), then a graceful end. */
+static int connect_once(pair_t *p, const char *host)
+{
+    tls_ctx_t *sctx = p->sctx, *cctx = p->cctx;
+    memset(p, 0, sizeof *p);
+    p->sctx = sctx;
+    p->cctx = cctx;
+    p->keep_ctx = 1;
+    pair_connect(p, host);
+    run_until(p, handshaken);
+    assert_int_equal(p->cli.handshake, 1);
+    int resumed = tls_stream_resumed(&p->cli.s);
+    assert_int_equal(resumed, tls_stream_resumed(&p->srv.s));
+    p->srv.echo = 1;
+    struct iovec iov = {(void *)"ping", 4};
+    assert_int_equal(tls_stream_write(&p->cli.s, &iov, 1), 0);
+    while (p->cli.got < 4)
+        uv_run(&p->loop, UV_RUN_ONCE);
+    tls_stream_end(&p->cli.s);
+    run_until(p, both_eof);
+    pair_close(p);
+    return resumed;
+}
+
+/* The client context resumes per peer name; ticket keys rotate with one key of grace. */
+static void test_resumption_and_ticket_rotation(void **state)
+{
+    static pair_t p;
+    (void)state;
+    make_ctxs(&p, TLS_VERIFY_NONE, 0);
+    assert_int_equal(connect_once(&p, "edge.example"), 0);
+    assert_int_equal(connect_once(&p, "edge.example"), 1); /* ticket from the first */
+    tls_ctx_rotate_ticket_keys(p.sctx);
+    assert_int_equal(connect_once(&p, "edge.example"), 1); /* previous key still decrypts */
+    tls_ctx_rotate_ticket_keys(p.sctx);
+    tls_ctx_rotate_ticket_keys(p.sctx);
+    assert_int_equal(connect_once(&p, "edge.example"), 0); /* two rotations later: gone */
+    assert_int_equal(connect_once(&p, "edge.example"), 1);
+    tls_ctx_free(p.sctx);
+    tls_ctx_free(p.cctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_name_mismatch_refused),
         cmocka_unit_test(test_client_cert_required),
         cmocka_unit_test(test_queue_limit),
+        cmocka_unit_test(test_resumption_and_ticket_rotation),
     };
     return cmocka_run_group_tests(tests, make_certs, remove_certs);
 }
