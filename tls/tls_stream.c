@@ -81,11 +81,11 @@ static void note_error(SSL *ssl, const char *what)
 static BIO_METHOD *bio_method;
 static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
 
-/* Append outgoing bytes to the write request being assembled. */
-static int out_append(tls_stream_t *s, const char *data, size_t len)
+/* Make room for 'more' bytes in the write request being assembled. */
+static int out_reserve(tls_stream_t *s, size_t more)
 {
     struct tls_wreq *w = s->out;
-    size_t need = (w ? w->len : 0) + len;
+    size_t need = (w ? w->len : 0) + more;
     if (!w || need > w->cap) {
         size_t cap = w ? w->cap * 2 : 4096;
         while (cap < need)
@@ -97,10 +97,18 @@ static int out_append(tls_stream_t *s, const char *data, size_t len)
             nw->len = 0;
         nw->cap = cap;
         nw->s = s;
-        s->out = w = nw;
+        s->out = nw;
     }
-    memcpy(w->data + w->len, data, len);
-    w->len += len;
+    return 0;
+}
+
+/* Append outgoing bytes to the write request being assembled. */
+static int out_append(tls_stream_t *s, const char *data, size_t len)
+{
+    if (out_reserve(s, len) < 0)
+        return -1;
+    memcpy(s->out->data + s->out->len, data, len);
+    s->out->len += len;
     return 0;
 }
 
@@ -167,7 +175,8 @@ static void write_cb(uv_write_t *req, int status)
             s->cbs->on_read(s, status, NULL);
         return;
     }
-    if (s->queued == 0 && s->cbs->on_drain)
+    /* after close_notify nothing more may be written: no point asking for more */
+    if (s->queued == 0 && !s->notify_sent && !s->shutdown_sent && s->cbs->on_drain)
         s->cbs->on_drain(s);
 }
 
@@ -209,8 +218,13 @@ int tls_stream_write(tls_stream_t *s, const struct iovec *iov, size_t iovcnt)
         return TLS_E_STATE;
     for (size_t i = 0; i < iovcnt; i++)
         total += iov[i].iov_len;
-    if (s->queued + total > (s->max_queue ? s->max_queue : TLS_DEFAULT_MAX_QUEUE))
+    /* the cap bounds what piles up behind a slow peer; a write into an empty queue always goes,
+     * or one larger than the cap could never be sent */
+    if (s->queued && s->queued + total > (s->max_queue ? s->max_queue : TLS_DEFAULT_MAX_QUEUE))
         return TLS_E_QUEUE;
+    /* records add at most 22 bytes each (TLS 1.3 AEAD); size the write request once */
+    if (out_reserve(s, total + (total / TLS_RECORD + 1) * 32) < 0)
+        return TLS_E_NOMEM;
 
     if (!s->ssl) {
         /* plain mode: copied into a write request of our own, so the iovec may be reused */
@@ -516,6 +530,19 @@ int tls_stream_start_client(tls_stream_t *s, tls_ctx_t *ctx, const char *expecte
     int r = start(s, ctx, 0);
     if (r < 0)
         return r;
+    /* a DNS name from SRV usually ends with a dot: neither SNI (RFC 6066) nor the
+     * certificate check wants it */
+    char host[256];
+    if (expected_host) {
+        size_t hl = strlen(expected_host);
+        if (hl > 1 && expected_host[hl - 1] == '.')
+            hl--;
+        if (hl == 0 || hl >= sizeof host)
+            return TLS_E_STATE;
+        memcpy(host, expected_host, hl);
+        host[hl] = '\0';
+        expected_host = host;
+    }
     if (tls_ctx_client_prepare(ctx, s->ssl, expected_host) < 0)
         return TLS_E_NOMEM;
     if (expected_host) {

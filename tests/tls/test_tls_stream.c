@@ -221,7 +221,9 @@ static void on_connected(uv_connect_t *req, int status)
 static void guard_cb(uv_timer_t *t)
 {
     pair_t *p = t->data;
-    fprintf(stderr, "state: srv hs=%d got=%zu eof=%d closed=%d q=%zu; cli hs=%d got=%zu eof=%d closed=%d q=%zu\n",
+    fprintf(stderr,
+            "state: srv hs=%d got=%zu eof=%d closed=%d q=%zu; cli hs=%d got=%zu eof=%d closed=%d "
+            "q=%zu\n",
             p->srv.handshake, p->srv.got, p->srv.eof, p->srv.closed, p->srv.s.queued,
             p->cli.handshake, p->cli.got, p->cli.eof, p->cli.closed, p->cli.s.queued);
     fail_msg("test loop did not finish in time");
@@ -246,8 +248,8 @@ static void make_ctxs(pair_t *p, tls_verify_t verify, int client_cert)
 {
     char err[512];
     tls_cert_conf_t cert = {path("edge.pem"), path("edge.key")};
-    tls_server_conf_t sc = {.certs = &cert, .ncerts = 1, .ca_file = path("ca.pem"),
-                            .verify = verify};
+    tls_server_conf_t sc = {
+        .certs = &cert, .ncerts = 1, .ca_file = path("ca.pem"), .verify = verify};
     tls_client_conf_t cc = {.ca_file = path("ca.pem"),
                             .cert_file = client_cert ? path("client.pem") : NULL,
                             .key_file = client_cert ? path("client.key") : NULL};

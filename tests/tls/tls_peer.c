@@ -11,7 +11,8 @@
  *
  * Server events: LISTENING PORT, HANDSHAKE ok|fail ..., DATA n, EOF, ERROR ..., CLOSED,
  * RELOAD ok|fail ... (on SIGHUP). With --flood N it writes N bytes to each client after the
- * handshake, pausing on a full queue, and reports QUEUE max=... at the end.
+ * handshake, pausing on a full queue, and reports QUEUE max=... at the end. SIGTERM closes every
+ * connection and exits 0 (STOPPED), so the sanitizers' leak check runs on the server too.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -22,7 +23,7 @@
 #include "tls.h"
 
 #define MAX_CERTS 4
-#define MAX_ALPN 4
+#define MAX_ALPN  4
 
 typedef struct {
     tls_stream_t s;
@@ -141,8 +142,8 @@ static void on_handshake(tls_stream_t *s, int status)
     }
     alpn = tls_stream_alpn(s, &alen);
     say("HANDSHAKE ok version=%s resumed=%d alpn=%.*s verified=%d names=%s matches=%d",
-        tls_stream_version(s), tls_stream_resumed(s), (int)alen, alpn,
-        tls_stream_peer_verified(s), names[0] ? names : "-",
+        tls_stream_version(s), tls_stream_resumed(s), (int)alen, alpn, tls_stream_peer_verified(s),
+        names[0] ? names : "-",
         expect_name ? tls_stream_peer_matches(s, expect_name, strlen(expect_name)) : -1);
     if (is_client && send_text) {
         struct iovec iov = {(void *)send_text, strlen(send_text)};
@@ -220,6 +221,24 @@ static void on_hup(uv_signal_t *h, int sig)
         say("RELOAD fail %s", err);
 }
 
+/* Handles whose data is a stream belong to it (tcp and timer); the rest are the listener's. */
+static void close_one(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (h->data)
+        tls_stream_close(h->data);
+    else if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_term(uv_signal_t *h, int sig)
+{
+    (void)h;
+    (void)sig;
+    say("STOPPED");
+    uv_walk(loop, close_one, NULL);
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: tls_peer server|client ADDR PORT [options] (see the source)\n");
@@ -277,12 +296,16 @@ int main(int argc, char **argv)
     }
 
     if (is_client) {
-        tls_client_conf_t cc = {.cert_file = cert, .key_file = key, .ca_file = ca,
-                                .alpn = alpn, .nalpn = nalpn};
+        tls_client_conf_t cc = {
+            .cert_file = cert, .key_file = key, .ca_file = ca, .alpn = alpn, .nalpn = nalpn};
         ctx = tls_client_ctx_new(&cc, err, sizeof err);
     } else {
-        tls_server_conf_t sc = {.certs = certs, .ncerts = ncerts, .ca_file = ca,
-                                .verify = verify, .alpn = alpn, .nalpn = nalpn};
+        tls_server_conf_t sc = {.certs = certs,
+                                .ncerts = ncerts,
+                                .ca_file = ca,
+                                .verify = verify,
+                                .alpn = alpn,
+                                .nalpn = nalpn};
         ctx = tls_server_ctx_new(&sc, err, sizeof err);
     }
     if (!ctx) {
@@ -306,7 +329,7 @@ int main(int argc, char **argv)
         }
     } else {
         static uv_tcp_t server;
-        static uv_signal_t hup;
+        static uv_signal_t hup, term;
         struct sockaddr_storage bound;
         int blen = sizeof bound;
         uv_tcp_init(loop, &server);
@@ -320,8 +343,12 @@ int main(int argc, char **argv)
         uv_signal_init(loop, &hup);
         uv_signal_start(&hup, on_hup, SIGHUP);
         uv_unref((uv_handle_t *)&hup);
+        uv_signal_init(loop, &term);
+        uv_signal_start(&term, on_term, SIGTERM);
+        uv_unref((uv_handle_t *)&term);
     }
     uv_run(loop, UV_RUN_DEFAULT);
     tls_ctx_free(ctx);
+    uv_loop_close(loop);
     return 0;
 }
