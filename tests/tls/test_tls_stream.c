@@ -29,6 +29,7 @@ static char *path(const char *name)
     return b;
 }
 
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
     char cmd[2048];
