@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check_config.h"
 #include "check_sip.h"
 
 #ifndef EDGE_VERSION
@@ -13,15 +14,17 @@
 
 static void usage(FILE *out)
 {
-    fputs(
-        "usage: edgeproxy --check-sip FILE... (- for standard input)\n"
-        "       edgeproxy --version\n"
-        "\n"
-        "--check-sip  frame and parse each file as if it arrived on a SIP stream connection\n"
-        "             and print one line per message: FILE: ACTION DETAIL, where ACTION is\n"
-        "             forward, forward-response, reply-NNN, drop or close. Exit status 0 when\n"
-        "             every message would be relayed, 1 otherwise, 2 when a file is unreadable.\n",
-        out);
+    fputs("usage: edgeproxy --check-config FILE\n"
+          "       edgeproxy --check-sip FILE... (- for standard input)\n"
+          "       edgeproxy --version\n"
+          "\n"
+          "--check-sip  frame and parse each file as if it arrived on a SIP stream connection\n"
+          "             and print one line per message: FILE: ACTION DETAIL, where ACTION is\n"
+          "             forward, forward-response, reply-NNN, drop or close. Exit status 0 when\n"
+          "             every message would be relayed, 1 otherwise, 2 when a file is unreadable.\n"
+          "--check-config  validate FILE and load every certificate, key and CA it names; exit\n"
+          "             0 when the daemon could start with it, 1 with the reason (file:line).\n",
+          out);
 }
 
 int main(int argc, char **argv)
@@ -33,6 +36,13 @@ int main(int argc, char **argv)
             return 2;
         }
         return edge_check_sip_main(argc - 2, argv + 2);
+    }
+    if (argc >= 2 && strcmp(argv[1], "--check-config") == 0) {
+        if (argc != 3) {
+            fputs("edgeproxy: --check-config needs exactly one FILE\n", stderr);
+            return 2;
+        }
+        return edge_check_config_main(argv[2]);
     }
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("edgeproxy %s\n", EDGE_VERSION);

@@ -4,6 +4,7 @@
  * resumption (a TLS 1.2 session cache and stateless tickets under keys that rotate), and reload
  * that swaps in new SSL_CTXs while established connections keep their own.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,18 @@ static int check_dates(X509 *x, const char *file, char *err, size_t errlen)
     return 0;
 }
 
+/* OpenSSL says "system lib" for a missing file: say what the system said. */
+static int readable(const char *file, const char *what, char *err, size_t errlen)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read %s: %s", file, what, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
 static int load_cert_key(SSL_CTX *c, const char *cert, const char *key, char *err, size_t errlen)
 {
     char why[160];
@@ -71,6 +84,9 @@ static int load_cert_key(SSL_CTX *c, const char *cert, const char *key, char *er
         snprintf(err, errlen, "a certificate needs both a certificate file and a key file");
         return -1;
     }
+    if (readable(cert, "certificate chain", err, errlen) < 0 ||
+        readable(key, "private key", err, errlen) < 0)
+        return -1;
     if (SSL_CTX_use_certificate_chain_file(c, cert) != 1) {
         snprintf(err, errlen, "%s: cannot load certificate chain: %s", cert,
                  ossl_reason(why, sizeof why));
@@ -100,6 +116,8 @@ static int load_cert_key(SSL_CTX *c, const char *cert, const char *key, char *er
 static int load_ca(SSL_CTX *c, const char *ca, char *err, size_t errlen)
 {
     char why[160];
+    if (readable(ca, "CA certificates", err, errlen) < 0)
+        return -1;
     if (SSL_CTX_load_verify_locations(c, ca, NULL) != 1) {
         snprintf(err, errlen, "%s: cannot load CA certificates: %s", ca,
                  ossl_reason(why, sizeof why));

@@ -1,0 +1,100 @@
+/*
+ * conf.h - the edge's configuration: schema, defaults, loading (libinih) and validation. Every
+ * key has a documented default (docs/configuration.md); an unknown key, a bad value or a
+ * missing requirement is an error naming file:line and the key. Depends on no other module.
+ */
+#ifndef EDGE_CONF_H
+#define EDGE_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_MAX_LISTENERS 16
+#define CONF_MAX_HOPS      16
+#define CONF_PATH          256
+#define CONF_NAME          64
+#define CONF_HOST          256
+
+typedef enum { CONF_SIDE_EXTERNAL = 0, CONF_SIDE_INTERNAL } conf_side_t;
+
+typedef enum {
+    CONF_PROTO_SIP = 0,     /* SIP over TLS (443 remote users, 5061 federation/pool) */
+    CONF_PROTO_XMPP_S2S,    /* XMPP server-to-server (5269, STARTTLS) */
+    CONF_PROTO_XMPP_GATEWAY /* XMPP over MTLS from the internal gateway (23456) */
+} conf_proto_t;
+
+typedef enum {
+    CONF_CLIENT_CERT_NONE = 0,
+    CONF_CLIENT_CERT_OPTIONAL,
+    CONF_CLIENT_CERT_REQUIRED
+} conf_client_cert_t;
+
+typedef enum { CONF_LOG_ERROR = 0, CONF_LOG_WARN, CONF_LOG_INFO, CONF_LOG_DEBUG } conf_log_level_t;
+
+typedef struct {
+    char name[CONF_NAME];
+    char address[CONF_HOST]; /* IPv4 or IPv6 literal */
+    int port;
+    conf_side_t side;
+    conf_proto_t protocol;
+    char cert[CONF_PATH], key[CONF_PATH], ca[CONF_PATH];
+    conf_client_cert_t client_cert;
+    int proxy_protocol; /* expect a PROXY protocol header from the HLB */
+    int line;           /* where the section starts, for later messages */
+} conf_listener_t;
+
+typedef struct {
+    char host[CONF_HOST];
+    int port;
+} conf_hop_t;
+
+typedef struct {
+    char id[CONF_NAME];
+    char external_fqdn[CONF_HOST];
+    char internal_address[CONF_HOST];
+    char state_dir[CONF_PATH];
+} conf_node_t;
+
+typedef struct {
+    conf_hop_t members[CONF_MAX_HOPS];
+    size_t nmembers;
+    char server_name[CONF_HOST]; /* expected name in the pool's certificates */
+    char cert[CONF_PATH], key[CONF_PATH], ca[CONF_PATH];
+    uint32_t health_interval_ms, health_timeout_ms;
+    uint32_t down_after, up_after; /* consecutive failed / good probes */
+    uint32_t transaction_timeout_ms;
+} conf_pool_t;
+
+typedef struct {
+    uint32_t max_message_size, max_headers, max_line;
+    uint32_t connections_per_source, requests_per_second;
+    uint32_t handshake_timeout_ms, idle_timeout_ms;
+} conf_limits_t;
+
+typedef struct {
+    conf_log_level_t level;
+} conf_log_t;
+
+typedef struct {
+    conf_node_t node;
+    conf_listener_t listeners[CONF_MAX_LISTENERS];
+    size_t nlisteners;
+    conf_pool_t pool;
+    conf_limits_t limits;
+    conf_log_t log;
+} conf_t;
+
+/* Fill c with every default (no listener, no pool member). */
+void conf_defaults(conf_t *c);
+
+/*
+ * Load a file (or, for conf_load_string, text whose messages name 'name'). Returns 0, or -1 with
+ * err holding "FILE:LINE: [section] key: what is wrong" (LINE 0 for whole-file problems).
+ */
+int conf_load(const char *path, conf_t *c, char *err, size_t errlen);
+int conf_load_string(const char *text, const char *name, conf_t *c, char *err, size_t errlen);
+
+const char *conf_side_name(conf_side_t s);
+const char *conf_proto_name(conf_proto_t p);
+
+#endif
