@@ -1,16 +1,17 @@
 #!/bin/sh
 # fuzz/run.sh SECONDS - run every libFuzzer harness for SECONDS each on a fresh seed corpus.
 # Builds nothing: point BUILD at a tree configured with -DEDGE_FUZZ=ON -DCMAKE_C_COMPILER=clang
-# (default build-fuzz under the repository root). Seeds are every SIP message file of
-# tests/corpus/sip plus fuzz/corpus/<harness>/ when present, copied to a temporary directory so
-# the checked-in corpus is never rewritten. Exits non-zero if any harness finds a crash; the
-# reproducer and the full log stay in $OUT (default $BUILD/fuzz-out).
+# (default build-fuzz under the repository root; HARNESSES picks some, default all). Seeds are
+# every SIP message file of tests/corpus/sip for the SIP harnesses and every stream of
+# tests/corpus/xmpp for the XMPP one, plus fuzz/corpus/<harness>/ when present, copied to a
+# temporary directory so the checked-in corpus is never rewritten. Exits non-zero if any harness
+# finds a crash; the reproducer and the full log stay in $OUT (default $BUILD/fuzz-out).
 set -u
 
 secs=${1:-}
 case "$secs" in
 '' | *[!0-9]*)
-    echo "usage: $0 SECONDS   (env BUILD=build dir, default build-fuzz)" >&2
+    echo "usage: $0 SECONDS   (env BUILD=build dir, default build-fuzz; HARNESSES=names)" >&2
     exit 2
     ;;
 esac
@@ -18,7 +19,7 @@ esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build-fuzz}
 out=${OUT:-$build/fuzz-out}
-harnesses="sip_parse sip_diff_osip"
+harnesses=${HARNESSES:-"sip_parse sip_diff_osip xmpp_stream"}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/edge-fuzz.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM
@@ -35,9 +36,13 @@ for h in $harnesses; do
     seeds=$work/$h
     mkdir -p "$seeds"
     # Seeds are copied under unique names: several directories hold files with equal names.
-    find "$root/tests/corpus/sip" -type f \( -name '*.dat' -o -name '*.sip' \) |
+    case $h in
+    xmpp_*) from=$root/tests/corpus/xmpp ;;
+    *) from=$root/tests/corpus/sip ;;
+    esac
+    find "$from" -type f \( -name '*.dat' -o -name '*.sip' -o -name '*.xml' \) |
         while read -r f; do
-            cp "$f" "$seeds/$(echo "$f" | sed "s|^$root/tests/corpus/sip/||; s|/|_|g")"
+            cp "$f" "$seeds/$(echo "$f" | sed "s|^$from/||; s|/|_|g")"
         done
     if [ -d "$root/fuzz/corpus/$h" ]; then
         cp "$root/fuzz/corpus/$h"/* "$seeds/" 2>/dev/null

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "corpus_util.h"
 #include "check_sip.h"
 
 #define MAX_ROWS    128
@@ -31,45 +32,10 @@ typedef struct {
     const char *path;
 } results_t;
 
-static char *read_file(const char *path, size_t *len, size_t extra)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long sz;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)sz + extra + 1);
-    if (buf && fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)sz;
-    return buf;
-}
-
-/* Split a TSV line into at most n fields in place. */
-static size_t tsv_split(char *line, char **fields, size_t n)
-{
-    size_t k = 0;
-    char *p = line;
-    while (k < n) {
-        fields[k++] = p;
-        p = strchr(p, '\t');
-        if (!p)
-            break;
-        *p++ = '\0';
-    }
-    return k;
-}
-
 static size_t load_index(row_t *rows, size_t max)
 {
     size_t len, n = 0;
-    char *idx = read_file(EDGE_CORPUS_DIR "/sip/INDEX.tsv", &len, 0);
+    char *idx = corpus_read(EDGE_CORPUS_DIR "/sip/INDEX.tsv", &len, 0);
     assert_non_null(idx);
     idx[len] = '\0';
     char *save = NULL;
@@ -80,7 +46,7 @@ static size_t load_index(row_t *rows, size_t max)
             header = 0;
             continue;
         }
-        size_t nf = tsv_split(line, f, 6);
+        size_t nf = corpus_tsv_split(line, f, 6);
         assert_int_equal(nf, 6);
         assert_true(n < max);
         snprintf(rows[n].path, sizeof rows[n].path, "%s", f[0]);
@@ -105,7 +71,7 @@ static char *load_message(const row_t *row, size_t *len)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/sip/%s", EDGE_CORPUS_DIR, row->path);
-    char *buf = read_file(path, len, 2);
+    char *buf = corpus_read(path, len, 2);
     if (buf && strstr(row->note, "must append CRLF")) {
         memcpy(buf + *len, "\r\n", 2);
         *len += 2;
