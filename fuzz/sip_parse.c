@@ -401,10 +401,13 @@ static void check_edit(const sip_msg_t *msg, const char *base)
     }
     CHECK(m2.body_len == msg->body_len);
     CHECK(msg->body_len == 0 || memcmp(m2.body.p, msg->body.p, msg->body_len) == 0);
-    int found = 0;
+    /* the input may carry the marker header itself (the fuzzer learns the string): count it */
+    int found = 0, already = 0;
     for (size_t i = 0; i < m2.nhdrs; i++)
         found += has_name(m2.hdrs[i].name, "X-Fuzz-Edit");
-    CHECK(found == 1);
+    for (size_t i = 0; i < msg->nhdrs; i++)
+        already += i != drop && has_name(msg->hdrs[i].name, "X-Fuzz-Edit");
+    CHECK(found == already + 1);
     if (mf >= 0) {
         const sip_hdr_t *h = sip_msg_header_find(&m2, SIP_HDR_MAX_FORWARDS);
         CHECK(h != NULL && sip_max_forwards_parse(h->value) == mf);
