@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "sip.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -21,14 +22,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_OPS    16
 #define MAX_IOV    64
 #define EDIT_SLACK 256 /* room for what an edit plan can add */
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: contract broken: %s\n", __FILE__, __LINE__, #cond);            \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /*
  * For properties the header does not promise outright (a sane range, say): report the first
@@ -332,6 +325,26 @@ static size_t count_values(sip_slice_t v)
     return each_value(v, NULL);
 }
 
+/* Render a plan and gather its iovec into 'out', as the write path would send it. */
+static size_t flatten(sip_edit_t *e, char *out, size_t cap, const char *plan)
+{
+    struct iovec iov[MAX_IOV];
+    size_t total = 0, at = 0;
+    int n = sip_edit_render(e, iov, MAX_IOV, &total);
+    if (n < 0) {
+        fprintf(stderr, "render failed for %s: %zu ops, overflow %d\n", plan, e->nops, e->overflow);
+        abort();
+    }
+    CHECK(total <= cap);
+    for (int i = 0; i < n; i++) {
+        CHECK(at + iov[i].iov_len <= total);
+        memcpy(out + at, iov[i].iov_base, iov[i].iov_len);
+        at += iov[i].iov_len;
+    }
+    CHECK(at == total);
+    return total;
+}
+
 /*
  * The relay's edits on a forwarded message: drop a header, add one, step Max-Forwards, pop
  * the top Via value. Rendered and re-framed, the result must be one message with the header
@@ -342,7 +355,6 @@ static void check_edit(const sip_msg_t *msg, const char *base)
     static char out[SIP_DEFAULT_MAX_SIZE + EDIT_SLACK];
     static const char line[] = "X-Fuzz-Edit: 1\r\n";
     sip_splice_t ops[MAX_OPS];
-    struct iovec iov[MAX_IOV];
     sip_edit_t e;
 
     if (msg->msg_len + EDIT_SLACK > sizeof out)
@@ -374,20 +386,7 @@ static void check_edit(const sip_msg_t *msg, const char *base)
     if (via_vals >= 1 && sip_edit_drop_first_value(&e, (size_t)via_i) == 0 && via_vals == 1)
         expect--;
 
-    size_t total = 0;
-    int n = sip_edit_render(&e, iov, MAX_IOV, &total);
-    if (n < 0) {
-        fprintf(stderr, "render failed: %zu ops, overflow %d\n", e.nops, e.overflow);
-        abort();
-    }
-    CHECK(total <= sizeof out);
-    size_t at = 0;
-    for (int i = 0; i < n; i++) {
-        CHECK(at + iov[i].iov_len <= total);
-        memcpy(out + at, iov[i].iov_base, iov[i].iov_len);
-        at += iov[i].iov_len;
-    }
-    CHECK(at == total);
+    size_t total = flatten(&e, out, sizeof out, "the relay's plan");
 
     sip_msg_t m2;
     sip_msg_init(&m2, edit_hdrs, LARGE_HDRS);
@@ -426,7 +425,6 @@ static void check_edit_same_spot(const sip_msg_t *msg, const char *base)
     static const char line[] = "X-Fuzz-Swap: 1\r\n";
     static const char cid_line[] = "Call-ID: fuzz@edit\r\n";
     sip_splice_t ops[MAX_OPS];
-    struct iovec iov[MAX_IOV];
     sip_edit_t e;
 
     if (msg->msg_len + EDIT_SLACK > sizeof out)
@@ -448,19 +446,7 @@ static void check_edit_same_spot(const sip_msg_t *msg, const char *base)
     if (cid >= 0)
         CHECK(sip_edit_replace(&e, (size_t)cid, cid_line, sizeof cid_line - 1) == 0);
 
-    size_t total = 0;
-    int n = sip_edit_render(&e, iov, MAX_IOV, &total);
-    if (n < 0) {
-        fprintf(stderr, "render failed for drop(%zu) + insert(%zu): %zu ops\n", k, k, e.nops);
-        abort();
-    }
-    size_t at = 0;
-    for (int i = 0; i < n; i++) {
-        CHECK(at + iov[i].iov_len <= sizeof out);
-        memcpy(out + at, iov[i].iov_base, iov[i].iov_len);
-        at += iov[i].iov_len;
-    }
-    CHECK(at == total);
+    size_t total = flatten(&e, out, sizeof out, "drop + insert at one header");
 
     sip_msg_t m2;
     sip_msg_init(&m2, edit_hdrs, LARGE_HDRS);
