@@ -684,35 +684,29 @@ def case_reload():
 
 def case_handshake_timeout():
     srv = Server("--cert", cert("server.pem"), "--key", cert("server.key"), "--handshake-ms", "500")
-    at = srv.mark()
-    raw = socket.create_connection((HOST, srv.port), timeout=10)
-    t0 = time.monotonic()
-    try:
-        raw.settimeout(5)
-        got = raw.recv(100)
-    except OSError as e:
-        got = repr(e)
-    took = time.monotonic() - t0
-    raw.close()
-    line = server_line(srv, r"^HANDSHAKE .*$", at)
+    def stall(first_bytes):
+        """Connect, send first_bytes (maybe none), wait for the server to hang up."""
+        at = srv.mark()
+        raw = socket.create_connection((HOST, srv.port), timeout=10)
+        t0 = time.monotonic()
+        try:
+            raw.sendall(first_bytes)
+            raw.settimeout(5)
+            got = raw.recv(100)
+        except OSError as e:
+            got = repr(e)
+        took = time.monotonic() - t0
+        raw.close()
+        return got, took, server_line(srv, r"^HANDSHAKE .*$", at)
+
+    got, took, line = stall(b"")
     report("10 handshake timeout: the silent connection is closed after ~0.5 s (recv gives b'')",
            got == b"" and 0.4 <= took <= 2.0, f"recv {got!r} after {took:.2f} s")
     report("10 handshake timeout: server logs HANDSHAKE fail ... timed out",
            line and line.startswith("HANDSHAKE fail") and "timed out" in line, str(line))
 
     # the timeout is for the whole handshake: a client that starts and stalls is cut too
-    at = srv.mark()
-    raw = socket.create_connection((HOST, srv.port), timeout=10)
-    t0 = time.monotonic()
-    try:
-        raw.sendall(b"\x16\x03\x01\x00\x80\x01")  # the start of a ClientHello, never finished
-        raw.settimeout(5)
-        got = raw.recv(100)
-    except OSError as e:
-        got = repr(e)
-    took = time.monotonic() - t0
-    raw.close()
-    line = server_line(srv, r"^HANDSHAKE .*$", at)
+    got, took, line = stall(b"\x16\x03\x01\x00\x80\x01")  # a ClientHello never finished
     report("10 handshake timeout: a half ClientHello is cut too",
            got == b"" and took <= 2.0 and line and "timed out" in line,
            f"recv {got!r} after {took:.2f} s; server: {line}")
