@@ -14,7 +14,7 @@
 
 #include "conf.h"
 
-typedef enum { K_STR, K_HOSTPORT, K_U32, K_SIZE, K_MS, K_BOOL, K_ENUM, K_HOPS } kind_t;
+typedef enum { K_STR, K_TOKENS, K_HOSTPORT, K_U32, K_SIZE, K_MS, K_BOOL, K_ENUM, K_HOPS } kind_t;
 
 typedef struct {
     const char *name;
@@ -88,6 +88,19 @@ static const conf_key_t limit_keys[] = {
     {NULL, 0, 0, 0, NULL, 0, 0},
 };
 
+static const conf_key_t sip_keys[] = {
+    {"trust_headers", K_TOKENS, offsetof(conf_sip_t, trust_headers),
+     sizeof(((conf_sip_t *)0)->trust_headers), NULL, 0, 0},
+    {"proxy_require", K_TOKENS, offsetof(conf_sip_t, proxy_require),
+     sizeof(((conf_sip_t *)0)->proxy_require), NULL, 0, 0},
+    KEY_NUM(conf_sip_t, auth_fail_limit, "auth_fail_limit", K_U32, 1, 1000000),
+    KEY_NUM(conf_sip_t, auth_fail_window_ms, "auth_fail_window", K_MS, 1000, 86400000),
+    KEY_NUM(conf_sip_t, lockout_ms, "lockout", K_MS, 1000, 86400000),
+    KEY_NUM(conf_sip_t, keepalive_ms, "keepalive", K_MS, 10000, 3600000),
+    KEY_NUM(conf_sip_t, max_transactions, "max_transactions", K_U32, 16, 10000000),
+    {NULL, 0, 0, 0, NULL, 0, 0},
+};
+
 static const conf_key_t log_keys[] = {
     KEY_ENUM(conf_log_t, level, "level", levels),
     {NULL, 0, 0, 0, NULL, 0, 0},
@@ -113,6 +126,12 @@ void conf_defaults(conf_t *c)
     c->limits.handshake_timeout_ms = 10000;
     c->limits.idle_timeout_ms = 3600000;
     c->log.level = CONF_LOG_INFO;
+    snprintf(c->sip.proxy_require, sizeof c->sip.proxy_require, "ms-benotify");
+    c->sip.auth_fail_limit = 10;
+    c->sip.auth_fail_window_ms = 300000;
+    c->sip.lockout_ms = 900000;
+    c->sip.keepalive_ms = 300000;
+    c->sip.max_transactions = 100000;
 }
 
 const char *conf_side_name(conf_side_t s)
@@ -133,7 +152,7 @@ typedef struct {
     int err_line;  /* set by the caller from ini's return */
     char section[CONF_NAME + 16];
     conf_listener_t *listener;
-    unsigned seen_pool, seen_node, seen_limits, seen_log;
+    unsigned seen_pool, seen_node, seen_limits, seen_log, seen_sip;
     uint64_t seen_keys; /* bit per key of the current section (duplicates) */
     int line;           /* current line, counted by our reader */
     int new_section;    /* a [section] line was read since the last key */
@@ -261,6 +280,13 @@ static int set_key(state_t *st, const conf_key_t *keys, void *base, const char *
     uint64_t n;
     int b;
     switch (key->kind) {
+    case K_TOKENS: /* a list of RFC 3261 tokens (header names, option tags) */
+        for (const char *p = value; *p; p++) {
+            if (!isalnum((unsigned char)*p) && !strchr("-.!%*_+`'~, \t", *p))
+                return fail(st, name, "'%s' is not a list of tokens (bad character '%c')", value,
+                            *p);
+        }
+        /* fall through */
     case K_STR:
         if (strlen(value) >= key->len)
             return fail(st, name, "value too long: '%s'", value);
@@ -364,6 +390,7 @@ static int on_line(void *user, const char *section, const char *name, const char
                              : strcmp(section, "pool") == 0   ? &st->seen_pool
                              : strcmp(section, "limits") == 0 ? &st->seen_limits
                              : strcmp(section, "log") == 0    ? &st->seen_log
+                             : strcmp(section, "sip") == 0    ? &st->seen_sip
                                                               : NULL;
             if (!seen)
                 return fail(st, name, "unknown section [%s]", section);
@@ -381,6 +408,8 @@ static int on_line(void *user, const char *section, const char *name, const char
         return set_key(st, limit_keys, &c->limits, name, value);
     if (strcmp(section, "log") == 0)
         return set_key(st, log_keys, &c->log, name, value);
+    if (strcmp(section, "sip") == 0)
+        return set_key(st, sip_keys, &c->sip, name, value);
     return fail(st, name, "key outside any section");
 }
 

@@ -75,6 +75,17 @@ typedef struct {
     conf_log_level_t level;
 } conf_log_t;
 
+/* SIP relay policy: trust marking, brute-force guard, keepalive negotiation. */
+typedef struct {
+    char trust_headers[512]; /* extra header names stripped from external input */
+    char proxy_require[512]; /* option tags accepted in Proxy-Require */
+    uint32_t auth_fail_limit;   /* failed authentications before a lockout */
+    uint32_t auth_fail_window_ms;
+    uint32_t lockout_ms;
+    uint32_t keepalive_ms;     /* timeout offered in Ms-Keep-Alive answers */
+    uint32_t max_transactions; /* concurrent transactions toward the pool */
+} conf_sip_t;
+
 typedef struct {
     conf_node_t node;
     conf_listener_t listeners[CONF_MAX_LISTENERS];
@@ -82,6 +93,7 @@ typedef struct {
     conf_pool_t pool;
     conf_limits_t limits;
     conf_log_t log;
+    conf_sip_t sip;
 } conf_t;
 
 /* Fill c with every default (no listener, no pool member). */

@@ -464,6 +464,11 @@ int sip_edit_drop(sip_edit_t *e, size_t i);
 int sip_edit_replace(sip_edit_t *e, size_t i, const char *line, size_t len);
 /* Insert 'line' before header i; i == nhdrs inserts after the last header. */
 int sip_edit_insert(sip_edit_t *e, size_t i, const char *line, size_t len);
+/*
+ * Replace the bytes [at, at+len) of the header section (at points into the message) with ins:
+ * for edits inside a value (a Via parameter, some of a Route list's values). -1 if out of range.
+ */
+int sip_edit_splice(sip_edit_t *e, const char *at, size_t len, const char *ins, size_t ins_len);
 /* Remove the first comma-separated value of header i (the whole line if it has only one). */
 int sip_edit_drop_first_value(sip_edit_t *e, size_t i);
 /*

@@ -29,6 +29,11 @@ static int splice(sip_edit_t *e, const char *at, size_t len, const char *ins, si
     return 0;
 }
 
+int sip_edit_splice(sip_edit_t *e, const char *at, size_t len, const char *ins, size_t ins_len)
+{
+    return splice(e, at, len, ins, ins_len);
+}
+
 static const sip_hdr_t *hdr_at(const sip_edit_t *e, size_t i)
 {
     return i < e->msg->nhdrs ? &e->msg->hdrs[i] : NULL;
