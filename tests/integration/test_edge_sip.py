@@ -164,6 +164,7 @@ def main():
                        ready=lambda: peers.port_open("127.0.0.1", ports["ext"]), timeout=15)
     try:
         run_checks(ports, certs, dirA, dirB, edge, work)
+        limits_checks(certs)
     finally:
         peers.stop(edge, grace=10)
         log = edge.log_text()
@@ -178,6 +179,99 @@ def main():
         work.cleanup(keep=bool(failures))
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0
+
+
+def limits_checks(certs):
+    """A second edge with tight limits: connections per source, handshake and idle timeouts,
+    and a listener behind an HLB that speaks the PROXY protocol."""
+    work = peers.workdir("edge-limits-")
+    ports = {k: peers.free_port() for k in ("ext", "fed", "int", "dirA", "dirB")}
+    ports["hlb"] = peers.free_port()
+    d = Director(certs, ports["dirA"], "B")
+    conf = write_conf(work, certs, ports, "connections_per_source = 3\nidle_timeout = 1s\n"
+                      "handshake_timeout = 300ms")
+    with open(conf, "a") as f:
+        f.write(f"""
+[listener behind-hlb]
+address = 127.0.0.1:{ports['hlb']}
+side = external
+cert = {certs.pem('edge-external')}
+key = {certs.key('edge-external')}
+proxy_protocol = yes
+""")
+    edge = peers.start([EDGE, "--config", conf], "edgeproxy-limits", work,
+                       ready=lambda: peers.port_open("127.0.0.1", ports["hlb"]), timeout=15)
+    try:
+        time.sleep(0.3)  # the readiness probes' connections are gone
+        conns = []
+        for i in range(4):
+            try:
+                cc = client(ports, certs, source="127.0.0.7")
+                r = cc.transact(request("OPTIONS", "sip:example.test", via_host=cc.via_host), 3)
+                conns.append(r.status if r else None)
+                if r is None:
+                    cc.close()
+                    continue
+                conns_open.append(cc)
+            except (OSError, ssl.SSLError):
+                conns.append("refused")
+        check("connections_per_source: the 4th connection from one address is refused",
+              conns[:3] == [200, 200, 200] and conns[3] in ("refused", None), conns)
+        for cc in conns_open:
+            cc.close()
+        conns_open.clear()
+
+        raw = socket.create_connection(("127.0.0.1", ports["ext"]), timeout=5)
+        t0 = time.monotonic()
+        raw.settimeout(5)
+        try:
+            gone = raw.recv(10) == b""
+        except OSError:
+            gone = True
+        took = time.monotonic() - t0
+        raw.close()
+        check("a connection that never completes its handshake is closed (handshake_timeout)",
+              gone and took < 3, f"gone={gone} after {took:.2f}s")
+
+        cc = client(ports, certs)
+        t0 = time.monotonic()
+        got = cc.recv(5)
+        took = time.monotonic() - t0
+        check("an idle connection is closed after idle_timeout", got is None and 0.9 < took < 4,
+              f"{took:.2f}s")
+        cc.close()
+
+        raw = socket.create_connection(("127.0.0.1", ports["hlb"]), timeout=5)
+        raw.sendall(b"PROXY TCP4 203.0.113.7 127.0.0.1 40000 443\r\n")
+        tls = peers.client_context(certs).wrap_socket(raw, server_hostname="edge.example.test")
+        req = request("MESSAGE", "sip:bob@example.test", via_host="198.51.100.1:5061")
+        tls.sendall(bytes(req))
+        got = d.got(lambda m: m.header("Call-ID") == req.header("Call-ID"), 5)
+        vias = hdrs(got[0], "Via") if got else []
+        check("PROXY protocol: received/rport name the real client, not the HLB",
+              len(vias) == 2 and "received=203.0.113.7" in vias[1] and "rport=40000" in vias[1],
+              vias)
+        tls.close()
+        raw2 = socket.create_connection(("127.0.0.1", ports["hlb"]), timeout=5)
+        raw2.sendall(b"GARBAGE NOT A PROXY HEADER\r\n")
+        raw2.settimeout(3)
+        try:
+            closed = raw2.recv(10) == b""
+        except OSError:
+            closed = True
+        check("a bad PROXY protocol header closes the connection", closed)
+        raw2.close()
+    finally:
+        peers.stop(edge, grace=10)
+        log = edge.log_text()
+        check("the limits edge exits cleanly (sanitizers quiet)",
+              edge.popen.returncode == 0 and "Sanitizer" not in log and "runtime error" not in log,
+              edge.tail(3000))
+        d.srv.close()
+        work.cleanup(keep=bool(failures))
+
+
+conns_open = []
 
 
 def os_run(argv):
