@@ -25,6 +25,25 @@ static void expect_error(const char *text, const char *want)
         fail_msg("error '%s' does not contain '%s'", err, want);
 }
 
+static void test_sip_section(void **state)
+{
+    char err[512];
+    (void)state;
+    if (conf_load_string(GOOD_LISTENER "[sip]\ntrust_headers = X-A, X-B\nauth_fail_limit = 5\n"
+                                       "lockout = 2m\nkeepalive = 90s\n",
+                         "t.conf", &c, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(c.sip.trust_headers, "X-A, X-B");
+    assert_int_equal(c.sip.auth_fail_limit, 5);
+    assert_int_equal(c.sip.lockout_ms, 120000);
+    assert_int_equal(c.sip.keepalive_ms, 90000);
+    assert_string_equal(c.sip.proxy_require, "ms-benotify"); /* the default stays */
+    expect_error(GOOD_LISTENER "[sip]\ntrust_headers = X-A; X-B\n",
+                 "t.conf:6: [sip] trust_headers: 'X-A; X-B' is not a list of tokens");
+    expect_error(GOOD_LISTENER "[sip]\nauth_fail_limit = 0\n", "t.conf:6: [sip] auth_fail_limit");
+    expect_error(GOOD_LISTENER "[sip]\nlockouts = 1m\n", "t.conf:6: [sip] lockouts");
+}
+
 static void test_shipped_files_load(void **state)
 {
     char err[512];
@@ -48,6 +67,12 @@ static void test_shipped_files_load(void **state)
     assert_int_equal(c.pool.nmembers, 3);
     assert_string_equal(c.pool.members[2].host, "10.0.2.23");
     assert_int_equal(c.pool.members[2].port, 5061);
+
+    if (conf_load(EDGE_SOURCE_DIR "/conf/examples/node2.conf", &c, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(c.node.id, "edge2");
+    assert_string_equal(c.node.internal_address, "10.0.1.12");
+    assert_int_equal(c.pool.nmembers, 3);
     assert_int_equal(c.limits.idle_timeout_ms, 30 * 60000);
 }
 
@@ -121,6 +146,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_files_load),
+        cmocka_unit_test(test_sip_section),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_errors_name_line_and_key),
