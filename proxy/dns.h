@@ -89,8 +89,9 @@ edge_dns_t *edge_dns_new(uv_loop_t *loop, const edge_dns_opts_t *opts, char *err
 
 /*
  * Every pending query's callback is called with EDGE_DNS_E_CANCELLED before this returns (such a
- * callback must not free dns again; queries it starts fail). The handles then close through the
- * loop and the memory goes with the last close callback: run the loop until it is idle.
+ * callback must not free dns again; queries it starts get NULL). The handles then close through
+ * the loop and the memory goes with the last close callback: run the loop until it is idle. May
+ * be called from inside a query's callback.
  */
 void edge_dns_free(edge_dns_t *dns);
 
