@@ -302,8 +302,15 @@ static void on_read(tls_stream_t *s, ssize_t n, const uv_buf_t *ub)
             edge_conn_close(c);
         return;
     }
-    if (n == 0)
+    if (n == 0) {
+        /* the buffer came back unused: an idle connection keeps no slab */
+        if (c->buf && c->parse_off == c->buf->len) {
+            edge_buf_unref(c->buf);
+            c->buf = NULL;
+            c->parse_off = 0;
+        }
         return;
+    }
     c->last_rx_ms = e->now_ms;
     if (c->proxy_hdr) {
         conn_plain_read(c, n);

@@ -6,7 +6,7 @@
  * libuv and OpenSSL directly, over memory BIOs: this side is not measured, only kept simple.
  *
  *   tls_idle_client --port P --ca F --count N [--src-first 2] [--src-last 9] [--rate R]
- *                   [--inflight K] [--timeout-ms T]
+ *                   [--inflight K] [--timeout-ms T] [--name HOST (default localhost)]
  *
  * Standard output: "DONE ok=<n> failed=<n> pending=<n>" once every connection has its ticket or
  * has failed (or the timeout passed); then it waits. The end of standard input, or "quit", closes
@@ -22,6 +22,8 @@
 #include <uv.h>
 
 #define TICK_MS 10
+
+static const char *server_name = "localhost"; /* the name the certificate must carry */
 
 typedef struct cconn {
     uv_tcp_t tcp;
@@ -228,8 +230,8 @@ static void start_one(void)
     SSL_set_bio(c->ssl, c->rbio, c->wbio);
     SSL_set_app_data(c->ssl, c);
     SSL_set_connect_state(c->ssl);
-    SSL_set_tlsext_host_name(c->ssl, "localhost");
-    SSL_set1_host(c->ssl, "localhost");
+    SSL_set_tlsext_host_name(c->ssl, server_name);
+    SSL_set1_host(c->ssl, server_name);
 
     /* spread over the source addresses: each has its own ephemeral port range */
     snprintf(ip, sizeof ip, "127.0.0.%d", src_first + src_next);
@@ -295,7 +297,7 @@ static void control_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 static void usage(void)
 {
     fprintf(stderr, "usage: tls_idle_client --port P --ca F --count N [--src-first A] "
-                    "[--src-last B] [--rate R] [--inflight K] [--timeout-ms T]\n");
+                    "[--src-last B] [--rate R] [--inflight K] [--timeout-ms T] [--name HOST]\n");
     exit(2);
 }
 
@@ -321,6 +323,8 @@ int main(int argc, char **argv)
             rate = strtoul(v, NULL, 10);
         else if (strcmp(a, "--inflight") == 0)
             max_inflight = strtoul(v, NULL, 10);
+        else if (strcmp(a, "--name") == 0)
+            server_name = v;
         else if (strcmp(a, "--timeout-ms") == 0)
             timeout_ms = strtoull(v, NULL, 10);
         else
