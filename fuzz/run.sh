@@ -19,7 +19,7 @@ esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build-fuzz}
 out=${OUT:-$build/fuzz-out}
-harnesses=${HARNESSES:-"sip_parse sip_diff_osip xmpp_stream"}
+harnesses=${HARNESSES:-"sip_parse sip_diff_osip xmpp_stream proxy_proto"}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/edge-fuzz.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM
