@@ -1,15 +1,17 @@
 /*
- * test_xmpp_corpus.c - every stream of tests/corpus/xmpp/INDEX.tsv through the stream reader.
+ * test_xmpp_corpus.c - every stream of tests/corpus/xmpp/INDEX.tsv through the stream reader,
+ * and the negotiation verdicts through the reader and the s2s state machine.
  *
  * The reader decides the stream errors it owns (restricted-xml, not-well-formed,
  * unsupported-encoding, policy-violation, invalid-namespace, bad-namespace-prefix,
- * unsupported-version, bad-format): for those rows the verdict is checked. The other verdicts
- * (host-unknown, not-authorized, invalid-from, unsupported-stanza-type, the dialback error)
- * belong to the negotiation and routing layers, which do not exist yet: for those rows this test
- * does NOT check the verdict. It checks that the reader accepts the bytes and reports what those
- * layers will decide on (the header's to, the element and its from/to), and says so in its
- * output. Every file also gives the same events, byte ranges and error when fed byte by byte,
- * split in two at every offset (files up to 4 KiB) or in assorted pieces (larger files).
+ * unsupported-version, bad-format): for those rows the reader's verdict is checked. The other
+ * verdicts (host-unknown, not-authorized, invalid-from, unsupported-stanza-type, the dialback
+ * error) belong to negotiation and routing: for those rows the reader must accept the bytes and
+ * report what the state machine decides on (the header's to, the element and its from/to), and
+ * then the bytes go through the reader and xmpp/s2s.c as the proxy will run them, and the
+ * stream error or dialback error that comes out must be the row's. Every file also gives the
+ * same events, byte ranges and error when fed byte by byte, split in two at every offset (files
+ * up to 4 KiB) or in assorted pieces (larger files).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 #include <cmocka.h>
 
 #include "corpus_util.h"
+#include "s2s.h"
 #include "xmpp_test_util.h"
 
 #define MAX_ROWS 96
@@ -86,7 +89,8 @@ static int is_owned(const char *cond, size_t len)
 
 /*
  * Classifies an expected verdict: 'A' accept, 'E' a set of stream errors the reader owns
- * (conds gets them, '|'-separated), 'D' a verdict that belongs to a later layer.
+ * (conds gets them, '|'-separated), 'D' a verdict the s2s state
+ * machine decides (stream errors other than the reader's, dialback errors).
  */
 static char classify(const char *expected, char *conds, size_t cap)
 {
@@ -119,12 +123,12 @@ static int cond_in(const char *cond, const char *conds)
 /* ---------------------------------------------------------------- what each file must show */
 
 /*
- * Per file: what the reader must report. For the deferred rows this is exactly what the later
- * layer will base its verdict on. NULL / 0 fields are not checked.
+ * Per file: what the reader must report. For the negotiation rows this is exactly what the state
+ * machine bases its verdict on. NULL / 0 fields are not checked.
  */
 typedef struct {
-    const char *file;     /* file name without directory */
-    const char *deferred; /* the later layer's verdict, for the message */
+    const char *file;  /* file name without directory */
+    const char *basis; /* what the negotiation decides on, for the message */
     const char *hdr_to, *hdr_from, *hdr_id;
     int legacy;
     size_t elements; /* ELEMENT events */
@@ -138,26 +142,26 @@ typedef struct {
 
 static const expect_t expects[] = {
     {.file = "host-01-unknown-to-domain.xml",
-     .deferred = "host-unknown: the router sees to='unknown.example'",
+     .basis = "host-unknown: the router sees to='unknown.example'",
      HDR("unknown.example", "capulet.example")},
     {.file = "auth-01-stanza-before-dialback.xml",
-     .deferred = "not-authorized: negotiation sees a message before dialback or SASL",
+     .basis = "not-authorized: negotiation sees a message before dialback or SASL",
      HDR("montague.example", "capulet.example"),
      EL("message", XMPP_NS_SERVER, ""),
      TOFROM("romeo@montague.example", "juliet@capulet.example")},
     {.file = "auth-02-invalid-from-after-dialback.xml",
-     .deferred = "invalid-from: routing sees from='mallory@evil.example' on a capulet.example "
-                 "stream",
+     .basis = "invalid-from: routing sees from='mallory@evil.example' on a capulet.example "
+              "stream",
      HDR("montague.example", "capulet.example"),
      EL("message", XMPP_NS_SERVER, ""),
      TOFROM("romeo@montague.example", "mallory@evil.example")},
     {.file = "auth-03-dialback-result-for-foreign-target.xml",
-     .deferred = "dialback-error item-not-found: dialback sees db:result to='not-hosted.example'",
+     .basis = "dialback-error item-not-found: dialback sees db:result to='not-hosted.example'",
      HDR("montague.example", "capulet.example"),
      EL("result", XMPP_NS_DIALBACK, "db"),
      TOFROM("not-hosted.example", "capulet.example")},
     {.file = "stanza-01-unsupported-top-level-element.xml",
-     .deferred = "unsupported-stanza-type: routing sees first-level <foo/> in jabber:server",
+     .basis = "unsupported-stanza-type: routing sees first-level <foo/> in jabber:server",
      HDR("montague.example", "capulet.example"),
      EL("foo", XMPP_NS_SERVER, ""),
      TOFROM("montague.example", "capulet.example")},
@@ -304,11 +308,151 @@ static const char *check_ranges(const xt_run_t *run)
     return NULL;
 }
 
+/* ---------------------------------------------------------------- the negotiation's verdict */
+
+/*
+ * The rows the state machine decides, run as a receiving montague.example. The corpus streams
+ * have no STARTTLS exchange (they are what flows after it, or on a partner allowed to skip it),
+ * so capulet.example is configured as a partner for which TLS is optional. Rows whose note asks
+ * for an authenticated stream first get a dialback exchange for capulet.example ->
+ * montague.example right after their header, which the test verifies as valid, as the proxy
+ * would after dialing back; the rest of the file follows unchanged.
+ */
+static const char *const s2s_domains[] = {"montague.example"};
+static const char *const s2s_tls_optional[] = {"capulet.example"};
+
+typedef struct {
+    xmpp_s2s_t *s;
+    const char *in;
+    size_t in_len;
+    char sent[4096];
+    size_t sent_len;
+    xmpp_err_t close_err; /* the stream error of CLOSE, or XMPP_E_NONE */
+    int closed, delivered, verifies;
+} s2s_run_t;
+
+static void s2s_drain(s2s_run_t *sr)
+{
+    xmpp_s2s_action_t a;
+    while (xmpp_s2s_next_action(sr->s, &a)) {
+        if (a.kind == XMPP_S2S_SEND && sr->sent_len + a.data.len < sizeof sr->sent) {
+            memcpy(sr->sent + sr->sent_len, a.data.p, a.data.len);
+            sr->sent_len += a.data.len;
+            sr->sent[sr->sent_len] = '\0';
+        } else if (a.kind == XMPP_S2S_VERIFY_DIALBACK) {
+            sr->verifies++;
+            xmpp_s2s_dialback_verified(sr->s, a.pair, XMPP_S2S_DB_VALID, NULL);
+        } else if (a.kind == XMPP_S2S_DELIVER) {
+            sr->delivered++;
+        } else if (a.kind == XMPP_S2S_CLOSE) {
+            sr->closed = 1;
+            sr->close_err = a.err;
+        }
+    }
+}
+
+static int s2s_cb(void *ud, const xmpp_event_t *ev)
+{
+    s2s_run_t *sr = ud;
+    int rc = xmpp_s2s_feed(sr->s, ev, sr->in, 0, sr->in_len);
+    s2s_drain(sr);
+    return rc;
+}
+
+/* "stream-error:COND", "dialback-error:COND" or "accept", from what the state machine sent. */
+static void s2s_verdict_of(const s2s_run_t *sr, char *out, size_t cap)
+{
+    static const char dberr[] = " xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>";
+    const char *e = strstr(sr->sent, dberr);
+    if (sr->closed && sr->close_err != XMPP_E_NONE) {
+        snprintf(out, cap, "stream-error:%s", xmpp_err_condition(sr->close_err));
+    } else if (e != NULL && strstr(sr->sent, "type='error'><error type=") != NULL) {
+        const char *lt = e;
+        while (lt > sr->sent && *lt != '<')
+            lt--;
+        snprintf(out, cap, "dialback-error:%.*s", (int)(e - lt - 1), lt + 1);
+    } else {
+        snprintf(out, cap, "accept");
+    }
+}
+
+/* Runs a row through reader + state machine; the verdict in got. NULL, or what went wrong. */
+static const char *s2s_verdict(const row_t *row, const char *file, size_t len, char *got,
+                               size_t cap)
+{
+    static const char auth[] = "<db:result from='capulet.example' to='montague.example'>"
+                               "b4835385f37fe2895af6c196b59097b16862406db80559900d96bf6fa7d23df3"
+                               "</db:result>";
+    static const unsigned char seed[16] = "corpus-seed-0001";
+    xmpp_s2s_config_t cfg = {0};
+    xmpp_s2s_params_t p = {0};
+    s2s_run_t sr;
+    const char *why = NULL;
+
+    memset(&sr, 0, sizeof sr);
+    got[0] = '\0';
+    cfg.domains = s2s_domains;
+    cfg.ndomains = 1;
+    cfg.secret = "d14lb4ck43v3r";
+    cfg.secret_len = strlen(cfg.secret);
+    cfg.tls_optional_for = s2s_tls_optional;
+    cfg.ntls_optional_for = 1;
+    p.role = XMPP_S2S_RECEIVING;
+    p.seed = seed;
+    p.seed_len = sizeof seed;
+
+    /* the stream, with the dialback exchange after the header where the row needs one */
+    const char *st = strstr(file, "<stream:stream");
+    const char *gt = st ? memchr(st, '>', len - (size_t)(st - file)) : NULL;
+    int authed = strstr(row->note, "authenticate") != NULL;
+    if (gt == NULL)
+        return "no stream header";
+    size_t head = (size_t)(gt - file) + 1;
+    char *in = malloc(len + sizeof auth);
+    if (in == NULL)
+        return "out of memory";
+    memcpy(in, file, head);
+    size_t n = head;
+    if (authed) {
+        memcpy(in + n, auth, sizeof auth - 1);
+        n += sizeof auth - 1;
+    }
+    memcpy(in + n, file + head, len - head);
+    n += len - head;
+    sr.in = in;
+    sr.in_len = n;
+
+    sr.s = xmpp_s2s_new(&cfg, &p);
+    xmpp_reader_t *r = xmpp_reader_new(NULL, s2s_cb, &sr);
+    if (sr.s == NULL || r == NULL) {
+        why = "cannot create the reader or the state machine";
+        goto done;
+    }
+    xmpp_err_t e = xmpp_reader_feed(r, in, n);
+    if (e != XMPP_E_NONE && e != XMPP_E_STOPPED) {
+        xmpp_s2s_fail(sr.s, e, NULL);
+        s2s_drain(&sr);
+    }
+    if (authed && sr.verifies != 1)
+        why = "the dialback exchange did not authenticate the stream";
+    else if (sr.delivered != 0 && strcmp(row->expected, "accept") != 0)
+        why = "a stanza was delivered on a stream that is refused";
+    else if (sr.closed &&
+             (sr.sent_len < 16 || strcmp(sr.sent + sr.sent_len - 16, "</stream:stream>") != 0))
+        why = "the stream ended without </stream:stream>";
+    s2s_verdict_of(&sr, got, cap);
+done:
+    xmpp_reader_free(r);
+    xmpp_s2s_free(sr.s);
+    free(in);
+    return why;
+}
+
 /* ---------------------------------------------------------------- verdicts */
 
 static void test_corpus_verdicts(void **state)
 {
-    size_t failures = 0, owned_rows = 0, deferred_rows = 0, accept_rows = 0;
+    size_t failures = 0, owned_rows = 0, s2s_rows = 0, accept_rows = 0;
     (void)state;
     assert_true(nrows >= 55);
     for (size_t i = 0; i < nrows; i++) {
@@ -344,31 +488,37 @@ static void test_corpus_verdicts(void **state)
             else
                 why = check_expect(&run, x);
         }
-        if (why == NULL && kind == 'D' && (x == NULL || x->deferred == NULL))
-            why = "deferred row without a stated reason";
+        if (why == NULL && kind == 'D' && (x == NULL || x->basis == NULL))
+            why = "negotiation row without a stated reason";
+        char s2s_got[200] = "";
+        if (why == NULL && kind == 'D') {
+            why = s2s_verdict(row, buf, len, s2s_got, sizeof s2s_got);
+            if (why == NULL && strcmp(s2s_got, row->expected) != 0)
+                why = "wrong verdict from the state machine";
+        }
 
         if (kind == 'E')
             owned_rows++;
         else if (kind == 'D')
-            deferred_rows++;
+            s2s_rows++;
         else
             accept_rows++;
         if (why != NULL) {
             failures++;
-            fprintf(stderr, "MISMATCH %s: expected %s, got %s (%s) at %llu: %s\n", row->path,
+            fprintf(stderr, "MISMATCH %s: expected %s, got %s (%s) at %llu%s%s: %s\n", row->path,
                     row->expected, cond ? cond : "accept", xmpp_err_name(err),
-                    (unsigned long long)run.err_off, why);
+                    (unsigned long long)run.err_off, s2s_got[0] ? "; state machine: " : "", s2s_got,
+                    why);
         } else if (kind == 'D') {
-            printf("deferred  %-58s %s; reader accepts the bytes (verdict NOT checked here: %s)\n",
-                   row->path, row->expected, x->deferred);
+            printf("s2s       %-58s %s -> %s (%s)\n", row->path, row->expected, s2s_got, x->basis);
         } else {
             printf("ok        %-58s %s -> %s\n", row->path, row->expected, cond ? cond : "accept");
         }
         free(buf);
     }
-    printf("%zu rows: %zu stream errors decided by the reader, %zu accepted, %zu deferred to "
-           "later layers\n",
-           nrows, owned_rows, accept_rows, deferred_rows);
+    printf("%zu rows: %zu stream errors decided by the reader, %zu accepted, %zu decided by "
+           "the s2s state machine\n",
+           nrows, owned_rows, accept_rows, s2s_rows);
     assert_int_equal(failures, 0);
 }
 
