@@ -64,7 +64,7 @@ static const conf_key_t listener_keys[] = {
 };
 
 static const conf_key_t pool_keys[] = {
-    {"members", K_HOPS, 0, 0, NULL, 0, 0},
+    {"members", K_HOPS, offsetof(conf_pool_t, members), 0, NULL, 0, 0},
     KEY_STR(conf_pool_t, server_name, "server_name"),
     KEY_STR(conf_pool_t, cert, "cert"),
     KEY_STR(conf_pool_t, key, "key"),
@@ -101,6 +101,33 @@ static const conf_key_t sip_keys[] = {
     {NULL, 0, 0, 0, NULL, 0, 0},
 };
 
+static const conf_key_t xmpp_keys[] = {
+    {"domains", K_TOKENS, offsetof(conf_xmpp_t, domains), sizeof(((conf_xmpp_t *)0)->domains), NULL,
+     0, 0},
+    {"gateway", K_HOPS, offsetof(conf_xmpp_t, gateways), 0, NULL, 0, 0},
+    KEY_STR(conf_xmpp_t, gateway_name, "gateway_name"),
+    KEY_STR(conf_xmpp_t, allow_file, "allow_file"),
+    KEY_STR(conf_xmpp_t, block_file, "block_file"),
+    KEY_STR(conf_xmpp_t, dialback_secret, "dialback_secret"),
+    KEY_STR(conf_xmpp_t, dns_servers, "dns_servers"),
+    KEY_NUM(conf_xmpp_t, tls_required, "tls_required", K_BOOL, 0, 1),
+    KEY_NUM(conf_xmpp_t, dialback, "dialback", K_BOOL, 0, 1),
+    KEY_NUM(conf_xmpp_t, direct_tls, "direct_tls", K_BOOL, 0, 1),
+    KEY_NUM(conf_xmpp_t, idle_timeout_ms, "idle_timeout", K_MS, 1000, 86400000),
+    KEY_NUM(conf_xmpp_t, keepalive_ms, "keepalive", K_MS, 1000, 86400000),
+    KEY_NUM(conf_xmpp_t, connect_timeout_ms, "connect_timeout", K_MS, 100, 600000),
+    KEY_NUM(conf_xmpp_t, max_queue, "max_queue", K_SIZE, 1024, 256u << 20),
+    {NULL, 0, 0, 0, NULL, 0, 0},
+};
+
+/* K_HOPS writes a member array followed by its count: [pool] members and [xmpp] gateway. */
+_Static_assert(offsetof(conf_pool_t, nmembers) ==
+                   offsetof(conf_pool_t, members) + sizeof(conf_hop_t) * CONF_MAX_HOPS,
+               "conf_pool_t: nmembers follows members");
+_Static_assert(offsetof(conf_xmpp_t, ngateways) ==
+                   offsetof(conf_xmpp_t, gateways) + sizeof(conf_hop_t) * CONF_MAX_HOPS,
+               "conf_xmpp_t: ngateways follows gateways");
+
 static const conf_key_t log_keys[] = {
     KEY_ENUM(conf_log_t, level, "level", levels),
     {NULL, 0, 0, 0, NULL, 0, 0},
@@ -132,6 +159,13 @@ void conf_defaults(conf_t *c)
     c->sip.lockout_ms = 900000;
     c->sip.keepalive_ms = 300000;
     c->sip.max_transactions = 100000;
+    c->xmpp.tls_required = 1;
+    c->xmpp.dialback = 1;
+    c->xmpp.direct_tls = 1;
+    c->xmpp.idle_timeout_ms = 600000;
+    c->xmpp.keepalive_ms = 60000;
+    c->xmpp.connect_timeout_ms = 15000;
+    c->xmpp.max_queue = 1u << 20;
 }
 
 const char *conf_side_name(conf_side_t s)
@@ -152,7 +186,7 @@ typedef struct {
     int err_line;  /* set by the caller from ini's return */
     char section[CONF_NAME + 16];
     conf_listener_t *listener;
-    unsigned seen_pool, seen_node, seen_limits, seen_log, seen_sip;
+    unsigned seen_pool, seen_node, seen_limits, seen_log, seen_sip, seen_xmpp;
     uint64_t seen_keys; /* bit per key of the current section (duplicates) */
     int line;           /* current line, counted by our reader */
     int new_section;    /* a [section] line was read since the last key */
@@ -331,9 +365,10 @@ static int set_key(state_t *st, const conf_key_t *keys, void *base, const char *
         return 1;
     }
     case K_HOPS: {
-        conf_t *c = st->c;
+        conf_hop_t *hops = (conf_hop_t *)dst;
+        size_t *nhops = (size_t *)(dst + sizeof(conf_hop_t) * CONF_MAX_HOPS);
         const char *p = value;
-        c->pool.nmembers = 0;
+        *nhops = 0;
         while (*p) {
             char one[CONF_HOST + 8];
             size_t len = strcspn(p, ", \t");
@@ -341,17 +376,17 @@ static int set_key(state_t *st, const conf_key_t *keys, void *base, const char *
                 p++;
                 continue;
             }
-            if (len >= sizeof one || c->pool.nmembers >= CONF_MAX_HOPS)
+            if (len >= sizeof one || *nhops >= CONF_MAX_HOPS)
                 return fail(st, name, "too many or too long members in '%s'", value);
             memcpy(one, p, len);
             one[len] = '\0';
-            conf_hop_t *h = &c->pool.members[c->pool.nmembers];
+            conf_hop_t *h = &hops[*nhops];
             if (parse_hostport(one, h->host, &h->port) < 0)
                 return fail(st, name, "member '%s' is not HOST:PORT", one);
-            c->pool.nmembers++;
+            (*nhops)++;
             p += len;
         }
-        if (!c->pool.nmembers)
+        if (!*nhops)
             return fail(st, name, "no member in '%s'", value);
         return 1;
     }
@@ -391,11 +426,14 @@ static int on_line(void *user, const char *section, const char *name, const char
                              : strcmp(section, "limits") == 0 ? &st->seen_limits
                              : strcmp(section, "log") == 0    ? &st->seen_log
                              : strcmp(section, "sip") == 0    ? &st->seen_sip
+                             : strcmp(section, "xmpp") == 0   ? &st->seen_xmpp
                                                               : NULL;
             if (!seen)
                 return fail(st, name, "unknown section [%s]", section);
             if ((*seen)++)
                 return fail(st, name, "section [%s] appears twice", section);
+            if (seen == &st->seen_xmpp)
+                c->xmpp.line = st->line;
         }
     }
     if (st->listener)
@@ -410,7 +448,67 @@ static int on_line(void *user, const char *section, const char *name, const char
         return set_key(st, log_keys, &c->log, name, value);
     if (strcmp(section, "sip") == 0)
         return set_key(st, sip_keys, &c->sip, name, value);
+    if (strcmp(section, "xmpp") == 0)
+        return set_key(st, xmpp_keys, &c->xmpp, name, value);
     return fail(st, name, "key outside any section");
+}
+
+/* A domain as [xmpp] domains lists it: LDH labels separated by dots. */
+static int domain_ok(const char *d, size_t n)
+{
+    if (n == 0 || n > 253 || d[0] == '.' || d[n - 1] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char)d[i]) && d[i] != '-' && !(d[i] == '.' && d[i + 1] != '.'))
+            return 0;
+    }
+    return 1;
+}
+
+/* [xmpp] is needed once an XMPP listener exists; -1 when all is well, else the line. */
+static int validate_xmpp(conf_t *c, char *msg, size_t len)
+{
+    int s2s = 0, gw = 0;
+    for (size_t i = 0; i < c->nlisteners; i++) {
+        s2s |= c->listeners[i].protocol == CONF_PROTO_XMPP_S2S;
+        gw |= c->listeners[i].protocol == CONF_PROTO_XMPP_GATEWAY;
+    }
+    if (!s2s && !gw)
+        return -1;
+    const conf_xmpp_t *x = &c->xmpp;
+    size_t ndom = 0;
+    for (const char *p = x->domains; *p;) {
+        size_t n = strcspn(p, ", \t");
+        if (n && !domain_ok(p, n)) {
+            snprintf(msg, len, "[xmpp] domains: '%.*s' is not a domain name", (int)n, p);
+            return x->line;
+        }
+        ndom += n != 0;
+        p += n ? n : 1;
+    }
+    if (!ndom) {
+        snprintf(msg, len, "[xmpp] domains: required with an xmpp-s2s or xmpp-gateway listener");
+        return x->line;
+    }
+    if (s2s && !x->ngateways) {
+        snprintf(msg, len,
+                 "[xmpp] gateway: required with an xmpp-s2s listener (where inbound "
+                 "partner traffic goes)");
+        return x->line;
+    }
+    if (!x->gateway_name[0]) {
+        snprintf(msg, len,
+                 "[xmpp] gateway_name: required (the name in the gateway's "
+                 "certificate)");
+        return x->line;
+    }
+    if (s2s && !gw) {
+        snprintf(msg, len,
+                 "[xmpp]: an xmpp-s2s listener needs an xmpp-gateway listener too "
+                 "(the gateway's outbound traffic and its dialback checks)");
+        return x->line;
+    }
+    return -1;
 }
 
 /*
@@ -437,6 +535,8 @@ static int validate(conf_t *c, char *msg, size_t len)
         if ((int)l->client_cert == -1) /* internal links are mutual TLS unless said otherwise */
             l->client_cert = l->side == CONF_SIDE_INTERNAL || l->protocol == CONF_PROTO_XMPP_GATEWAY
                                  ? CONF_CLIENT_CERT_REQUIRED
+                             : l->protocol == CONF_PROTO_XMPP_S2S && l->ca[0]
+                                 ? CONF_CLIENT_CERT_OPTIONAL /* for SASL EXTERNAL */
                                  : CONF_CLIENT_CERT_NONE;
         if (l->client_cert != CONF_CLIENT_CERT_NONE && !l->ca[0]) {
             snprintf(msg, len, "[listener %s] ca: required when client_cert is %s", l->name,
@@ -461,6 +561,9 @@ static int validate(conf_t *c, char *msg, size_t len)
                  c->pool.cert[0] ? "cert" : "key");
         return 0;
     }
+    int line = validate_xmpp(c, msg, len);
+    if (line >= 0)
+        return line;
     if (c->pool.health_timeout_ms >= c->pool.health_interval_ms) {
         snprintf(msg, len, "[pool] health_timeout: must be shorter than health_interval");
         return 0;

@@ -77,14 +77,34 @@ typedef struct {
 
 /* SIP relay policy: trust marking, brute-force guard, keepalive negotiation. */
 typedef struct {
-    char trust_headers[512]; /* extra header names stripped from external input */
-    char proxy_require[512]; /* option tags accepted in Proxy-Require */
-    uint32_t auth_fail_limit;   /* failed authentications before a lockout */
+    char trust_headers[512];  /* extra header names stripped from external input */
+    char proxy_require[512];  /* option tags accepted in Proxy-Require */
+    uint32_t auth_fail_limit; /* failed authentications before a lockout */
     uint32_t auth_fail_window_ms;
     uint32_t lockout_ms;
     uint32_t keepalive_ms;     /* timeout offered in Ms-Keep-Alive answers */
     uint32_t max_transactions; /* concurrent transactions toward the pool */
 } conf_sip_t;
+
+/* XMPP federation (docs/xmpp-federation.md): our domains, the internal gateway, partner policy. */
+typedef struct {
+    char domains[512];                  /* the XMPP domains we serve, comma or space separated */
+    conf_hop_t gateways[CONF_MAX_HOPS]; /* where the internal XMPP gateway listens (we dial) */
+    size_t ngateways;                   /* (same layout as conf_pool_t's members) */
+    char gateway_name[CONF_HOST];       /* name the gateway's certificate must carry */
+    char allow_file[CONF_PATH];         /* partner allow list (with per-partner options) */
+    char block_file[CONF_PATH];         /* partner block list */
+    char dialback_secret[256];          /* empty: generated into state_dir/xmpp-dialback.key */
+    char dns_servers[512];              /* resolvers "ip[:port]", comma or space separated */
+    int tls_required;                   /* STARTTLS before anything on partner streams */
+    int dialback;                       /* accept and use dialback (else SASL EXTERNAL only) */
+    int direct_tls;                     /* dial partners' _xmpps-server (XEP-0368) first */
+    uint32_t idle_timeout_ms;
+    uint32_t keepalive_ms;       /* a whitespace keepalive after this long without sending */
+    uint32_t connect_timeout_ms; /* DNS, connect and negotiation of an outgoing stream */
+    uint32_t max_queue;          /* bytes held per domain pair while its stream comes up */
+    int line;                    /* where the section starts, for later messages */
+} conf_xmpp_t;
 
 typedef struct {
     conf_node_t node;
@@ -94,6 +114,7 @@ typedef struct {
     conf_limits_t limits;
     conf_log_t log;
     conf_sip_t sip;
+    conf_xmpp_t xmpp;
 } conf_t;
 
 /* Fill c with every default (no listener, no pool member). */
