@@ -17,6 +17,7 @@
 
 #include "edge.h"
 #include "log.h"
+#include "xmpp_proxy.h"
 #include "proxy_proto.h"
 
 #define TICK_MS 100
@@ -478,6 +479,7 @@ static void on_signal(uv_signal_t *h, int signum)
         }
         if (e->pool_ctx && tls_ctx_reload(e->pool_ctx, err, sizeof err) < 0)
             edge_err("reload of the pool client certificate failed: %s", err);
+        edge_xmpp_reload(e);
         edge_info("certificates reloaded");
         return;
     }
@@ -584,14 +586,13 @@ int edge_init(edge_t *e, uv_loop_t *loop, const conf_t *c, char *err, size_t err
         return -1;
     for (size_t i = 0; i < c->nlisteners; i++) {
         const conf_listener_t *lc = &e->conf.listeners[i];
-        if (lc->protocol != CONF_PROTO_SIP) {
-            edge_warn("[listener %s]: protocol %s is not served yet; listener skipped", lc->name,
-                      conf_proto_name(lc->protocol));
-            continue;
-        }
+        if (lc->protocol != CONF_PROTO_SIP)
+            continue; /* XMPP listeners: edge_xmpp_init */
         if (listener_open(e, &e->listeners[e->nlisteners++], lc, err, errlen) < 0)
             return -1;
     }
+    if (edge_xmpp_init(e, err, errlen) < 0)
+        return -1;
     if (edge_sip_init(e, err, errlen) < 0 || edge_pool_init(e, err, errlen) < 0)
         return -1;
     uv_timer_init(loop, &e->tick);
@@ -625,6 +626,7 @@ void edge_stop(edge_t *e)
     uv_close((uv_handle_t *)&e->sig_hup, NULL);
     uv_close((uv_handle_t *)&e->sig_usr1, NULL);
     edge_txn_free_all(e);
+    edge_xmpp_stop(e);
     for (size_t i = 0; i < e->conns_cap; i++) {
         if (e->conns[i])
             edge_conn_close(e->conns[i]);
@@ -651,5 +653,6 @@ void edge_free(edge_t *e)
     }
     free(e->sources);
     edge_authguard_free(e->guard);
+    edge_xmpp_free(e);
     edge_buf_trim();
 }

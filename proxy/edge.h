@@ -168,6 +168,7 @@ struct edge {
     uint64_t now_ms;
     int stopping;
     uint32_t probe_tag;
+    struct edge_xmpp *xmpp; /* the XMPP federation proxy (xmpp_proxy.c), NULL without one */
 };
 
 /* ---------------------------------------------------------------- edge.c */

@@ -166,6 +166,25 @@ static void reply_verdict(edge_conn_t *c, const sip_msg_t *msg, const sip_verdic
     reply(c, msg, v->status, sip_err_reason(v->err), extra);
 }
 
+/* The proxy checks of a request (sip_msg_check): 1 to go on, 0 when it was dropped, answered or
+ * its connection closed. */
+static int request_checked(edge_conn_t *c, const sip_msg_t *msg)
+{
+    edge_t *e = c->edge;
+    sip_verdict_t v;
+    sip_msg_check(msg, &e->check_opts, &v);
+    if (v.action == SIP_ACT_FORWARD)
+        return 1;
+    if (v.action == SIP_ACT_DROP) {
+        EDGE_COUNT(&e->m, sip_dropped);
+        return 0;
+    }
+    reply_verdict(c, msg, &v);
+    if (v.action == SIP_ACT_CLOSE)
+        edge_conn_close(c);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- transactions */
 
 static void list_add(edge_txn_list_t *l, edge_txn_t *t)
@@ -211,39 +230,18 @@ static void txn_arm(edge_t *e, edge_txn_t *t, int long_timer)
 
 static edge_txn_t *txn_new(edge_t *e)
 {
-    if (e->ntxns >= e->conf.sip.max_transactions)
+    if (e->txns.count >= e->conf.sip.max_transactions)
         return NULL;
-    if (e->txn_nfree == 0) {
-        size_t ncap = e->txns_cap ? e->txns_cap * 2 : 1024;
-        edge_txn_t **nt = realloc(e->txns, ncap * sizeof *nt);
-        if (!nt)
-            return NULL;
-        e->txns = nt;
-        uint32_t *ng = realloc(e->txn_gens, ncap * sizeof *ng);
-        if (!ng)
-            return NULL;
-        e->txn_gens = ng;
-        uint32_t *nf = realloc(e->txn_free, ncap * sizeof *nf);
-        if (!nf)
-            return NULL;
-        e->txn_free = nf;
-        for (size_t i = ncap; i > e->txns_cap; i--) {
-            e->txns[i - 1] = NULL;
-            e->txn_gens[i - 1] = 1;
-            e->txn_free[e->txn_nfree++] = (uint32_t)(i - 1);
-        }
-        e->txns_cap = ncap;
-    }
     edge_txn_t *t = e->txn_pool;
     if (t)
         e->txn_pool = t->next;
     else if (!(t = malloc(sizeof *t)))
         return NULL;
     memset(t, 0, offsetof(edge_txn_t, extra));
-    t->slot = e->txn_free[--e->txn_nfree];
-    t->gen = e->txn_gens[t->slot];
-    e->txns[t->slot] = t;
-    e->ntxns++;
+    if (edge_slots_add(&e->txns, t, 1024, &t->slot, &t->gen) < 0) {
+        free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -285,10 +283,7 @@ static void txn_free(edge_t *e, edge_txn_t *t)
     txn_unwait(t);
     cmap_del(e, t);
     edge_buf_unref(t->buf);
-    e->txns[t->slot] = NULL;
-    e->txn_gens[t->slot]++;
-    e->txn_free[e->txn_nfree++] = t->slot;
-    e->ntxns--;
+    edge_slots_remove(&e->txns, t->slot);
     t->next = e->txn_pool;
     e->txn_pool = t;
 }
@@ -376,8 +371,8 @@ void edge_txn_tick(edge_t *e)
 
 void edge_txn_conn_lost(edge_t *e, edge_member_t *m, uint32_t conn_gen)
 {
-    for (size_t i = 0; i < e->txns_cap; i++) {
-        edge_txn_t *t = e->txns[i];
+    for (size_t i = 0; i < e->txns.cap; i++) {
+        edge_txn_t *t = edge_slots_at(&e->txns, i);
         if (!t || t->member != m || t->member_conn_gen != conn_gen || t->waiting)
             continue;
         if (t->state == EDGE_TXN_COMPLETED)
@@ -389,9 +384,10 @@ void edge_txn_conn_lost(edge_t *e, edge_member_t *m, uint32_t conn_gen)
 
 void edge_txn_free_all(edge_t *e)
 {
-    for (size_t i = 0; i < e->txns_cap; i++) {
-        if (e->txns[i])
-            txn_free(e, e->txns[i]);
+    for (size_t i = 0; i < e->txns.cap; i++) {
+        edge_txn_t *t = edge_slots_at(&e->txns, i);
+        if (t)
+            txn_free(e, t);
     }
 }
 
@@ -702,7 +698,6 @@ static void ack_external(edge_conn_t *c, const char *base, const sip_msg_t *msg)
 static void request_external(edge_conn_t *c, const char *base, sip_msg_t *msg)
 {
     edge_t *e = c->edge;
-    sip_verdict_t v;
     char key[112];
     int is_ack = msg->method_id == SIP_METHOD_ACK;
 
@@ -718,17 +713,8 @@ static void request_external(edge_conn_t *c, const char *base, sip_msg_t *msg)
         reply(c, msg, 503, "Rate Limit Exceeded", "Retry-After: 1\r\n");
         return;
     }
-    sip_msg_check(msg, &e->check_opts, &v);
-    if (v.action == SIP_ACT_DROP) {
-        EDGE_COUNT(&e->m, sip_dropped);
+    if (!request_checked(c, msg))
         return;
-    }
-    if (v.action != SIP_ACT_FORWARD) {
-        reply_verdict(c, msg, &v);
-        if (v.action == SIP_ACT_CLOSE)
-            edge_conn_close(c);
-        return;
-    }
 
     /* brute-force guard: a locked source, or a locked user presenting credentials */
     uint8_t ulen;
@@ -823,12 +809,11 @@ static void response_for_txn(edge_conn_t *c, const char *base, sip_msg_t *msg, s
     edge_t *e = c->edge;
     uint32_t slot, gen;
     if (br.len != BR_PFX_LEN + 16 || hex32(br.p + BR_PFX_LEN, &slot) < 0 ||
-        hex32(br.p + BR_PFX_LEN + 8, &gen) < 0 || slot >= e->txns_cap || !e->txns[slot] ||
-        e->txn_gens[slot] != gen) {
+        hex32(br.p + BR_PFX_LEN + 8, &gen) < 0 || !edge_slots_get(&e->txns, slot, gen)) {
         EDGE_COUNT(&e->m, sip_dropped);
         return;
     }
-    edge_txn_t *t = e->txns[slot];
+    edge_txn_t *t = edge_slots_get(&e->txns, slot, gen);
     if (c->role != EDGE_ROLE_POOL || t->member != c->member || t->member_conn_gen != c->gen) {
         EDGE_COUNT(&e->m, sip_dropped); /* from an earlier attempt */
         return;
@@ -957,18 +942,8 @@ static void response_external(edge_conn_t *c, const char *base, sip_msg_t *msg)
 static void request_internal(edge_conn_t *c, const char *base, sip_msg_t *msg)
 {
     edge_t *e = c->edge;
-    sip_verdict_t v;
-    sip_msg_check(msg, &e->check_opts, &v);
-    if (v.action == SIP_ACT_DROP) {
-        EDGE_COUNT(&e->m, sip_dropped);
+    if (!request_checked(c, msg))
         return;
-    }
-    if (v.action != SIP_ACT_FORWARD) {
-        reply_verdict(c, msg, &v);
-        if (v.action == SIP_ACT_CLOSE)
-            edge_conn_close(c);
-        return;
-    }
     if (loop_detected(e, msg)) {
         EDGE_COUNT(&e->m, sip_loops);
         reply(c, msg, 482, "Loop Detected", NULL);
