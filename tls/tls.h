@@ -42,7 +42,9 @@ const char *tls_strerror(int err);
 typedef enum {
     TLS_VERIFY_NONE = 0, /* no client certificate asked for */
     TLS_VERIFY_OPTIONAL, /* asked for; a client may send none, but one it sends must verify */
-    TLS_VERIFY_REQUIRED  /* mutual TLS: no verified client certificate, no connection */
+    TLS_VERIFY_REQUIRED, /* mutual TLS: no verified client certificate, no connection */
+    TLS_VERIFY_REQUEST   /* asked for, never a reason to fail the handshake: the owner reads
+                            tls_stream_peer_verified (XMPP s2s: SASL EXTERNAL or dialback) */
 } tls_verify_t;
 
 typedef struct {
@@ -74,6 +76,8 @@ typedef struct {
     const char *ciphersuites;
     const char *const *alpn;
     size_t nalpn;
+    int verify_lenient; /* the handshake goes on whatever the server's certificate; the owner
+                           decides with tls_stream_peer_verified (XMPP dialback) */
 } tls_client_conf_t;
 
 typedef struct tls_ctx tls_ctx_t;

@@ -279,6 +279,16 @@ static int alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *ou
 
 /* ---------------------------------------------------------------- building */
 
+/* Lenient verification: the chain and name are still checked and the result kept
+ * (SSL_get_verify_result, so tls_stream_peer_verified tells), but a failure does not end the
+ * handshake. */
+static int verify_keep_going(int ok, X509_STORE_CTX *store)
+{
+    (void)ok;
+    (void)store;
+    return 1;
+}
+
 static void set_free(tls_ctx_set_t *set)
 {
     if (!set)
@@ -295,6 +305,7 @@ static int verify_mode(tls_verify_t v)
     case TLS_VERIFY_REQUIRED:
         return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     case TLS_VERIFY_OPTIONAL:
+    case TLS_VERIFY_REQUEST:
         return SSL_VERIFY_PEER;
     default:
         return SSL_VERIFY_NONE;
@@ -326,7 +337,8 @@ static SSL_CTX *server_one(tls_ctx_t *ctx, const tls_cert_conf_t *cert, char *er
             SSL_CTX_set_client_CA_list(c, names);
         ERR_clear_error();
     }
-    SSL_CTX_set_verify(c, verify_mode(sc->verify), NULL);
+    SSL_CTX_set_verify(c, verify_mode(sc->verify),
+                       sc->verify == TLS_VERIFY_REQUEST ? verify_keep_going : NULL);
     SSL_CTX_set_verify_depth(c, sc->verify_depth ? sc->verify_depth : 4);
     SSL_CTX_set_session_id_context(c, (const unsigned char *)TLS_SID_CONTEXT,
                                    sizeof TLS_SID_CONTEXT - 1);
@@ -431,7 +443,7 @@ static SSL_CTX *client_one(tls_ctx_t *ctx, char *err, size_t errlen)
     if ((cc->cert_file || cc->key_file) &&
         load_cert_key(c, cc->cert_file, cc->key_file, err, errlen) < 0)
         goto fail;
-    SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER, cc->verify_lenient ? verify_keep_going : NULL);
     SSL_CTX_set_verify_depth(c, cc->verify_depth ? cc->verify_depth : 4);
     if (ctx->alpn_len && SSL_CTX_set_alpn_protos(c, ctx->alpn, (unsigned)ctx->alpn_len) != 0) {
         snprintf(err, errlen, "cannot set ALPN protocols");
