@@ -81,6 +81,7 @@ typedef struct {
     int tls_wait, restart, closed;
     xmpp_s2s_tls_t tls; /* what the handshake will report */
     size_t step;        /* feed in pieces of this size (0: at once) */
+    int nodrain;        /* a careless caller: actions are not drained after each event */
     int bad;            /* a contract was broken; see why */
     char why[200];
 } side_t;
@@ -155,7 +156,8 @@ static int side_cb(void *ud, const xmpp_event_t *ev)
 {
     side_t *t = ud;
     int rc = xmpp_s2s_feed(t->s, ev, t->in, 0, t->in_len);
-    drain(t);
+    if (!t->nodrain)
+        drain(t);
     return rc;
 }
 
@@ -197,6 +199,8 @@ static void side_feed(side_t *t, const char *b, size_t n)
         xmpp_err_t e = xmpp_reader_feed(t->r, t->in + off, piece);
         if (e == XMPP_E_STOPPED) {
             uint64_t stop = xmpp_reader_offset(t->r);
+            if (t->nodrain)
+                drain(t);
             if (t->tls_wait) {
                 t->in_len = (size_t)stop; /* sent before TLS: never read after it */
                 return;
@@ -1458,6 +1462,26 @@ static void test_stream_end(void **state)
     side_free(t);
 }
 
+/* A caller that does not drain loses the stream (internal-server-error), not unbounded memory. */
+static void test_not_drained(void **state)
+{
+    (void)state;
+    xmpp_s2s_config_t cfg = montague_cfg();
+    side_t *t = receiving_authed(&cfg);
+    t->nodrain = 1;
+    char many[64 * 80];
+    size_t n = 0;
+    for (int i = 0; i < 64; i++)
+        n += (size_t)snprintf(
+            many + n, sizeof many - n, "%s",
+            "<message from='juliet@capulet.example' to='romeo@montague.example'/>");
+    side_write(t, many);
+    drain(t);
+    assert_true(count(t, XMPP_S2S_DELIVER) == 0);
+    assert_stream_error(t, sent(t), XMPP_E_INTERNAL_SERVER_ERROR);
+    side_free(t);
+}
+
 static void test_api_misuse(void **state)
 {
     (void)state;
@@ -1511,6 +1535,7 @@ int main(void)
         cmocka_unit_test(test_refuse_sasl),
         cmocka_unit_test(test_refuse_limits),
         cmocka_unit_test(test_stream_end),
+        cmocka_unit_test(test_not_drained),
         cmocka_unit_test(test_api_misuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
