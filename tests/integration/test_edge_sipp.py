@@ -94,7 +94,8 @@ def metrics(edge, timeout=5):
     """SIGUSR1, then the counters of the metrics: line it printed, as a dict."""
     since = len(edge.log_text())
     os.kill(edge.pid, signal.SIGUSR1)
-    m = edge.wait_log(r"^metrics:(.*)$", timeout=timeout, since=since)
+    # stderr is unbuffered: the line is written in pieces, so wait for its end
+    m = edge.wait_log(r"^metrics:([^\n]*)\n", timeout=timeout, since=since)
     if not m:
         return {}
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
