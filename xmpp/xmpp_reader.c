@@ -713,6 +713,37 @@ static xmpp_err_t map_expat(enum XML_Error xe)
     }
 }
 
+/*
+ * expat's tokenizer turns a run of character data that ends in "]]>" into one invalid token, so
+ * the text before the "]]>" is never reported: at stream level, a split feed reports that text
+ * first (bad-format, at its first character) and a whole feed would say not-well-formed at the
+ * '>'. To keep the verdict independent of the split, text other than whitespace between the
+ * last event and the "]]>" is the verdict. Returns 1 and its offset, or 0.
+ */
+static int text_before_cdata_end(const xmpp_reader_t *r, XML_Index at, uint64_t *text_at)
+{
+    if (r->state != XMPP_STATE_OPEN || r->level != 0 || at < 0)
+        return 0;
+    uint64_t err = r->base + (uint64_t)at;
+    if (err < r->last_pos + 2)
+        return 0;
+    uint64_t back = err - r->last_pos;
+    int off = 0, size = 0;
+    const char *ctx = XML_GetInputContext(r->p, &off, &size);
+    if (ctx == NULL || off < 2 || size <= off || (uint64_t)off < back)
+        return 0;
+    const char *e = ctx + off;
+    if (e[0] != '>' || e[-1] != ']' || e[-2] != ']')
+        return 0;
+    for (const char *c = e - back; c < e - 2; c++) {
+        if (!is_ws(*c)) {
+            *text_at = err - (uint64_t)(e - c);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* After XML_Parse failed: our own stop, or an error expat found. */
 static xmpp_err_t parse_failed(xmpp_reader_t *r)
 {
@@ -722,6 +753,13 @@ static xmpp_err_t parse_failed(xmpp_reader_t *r)
         return r->err;
     enum XML_Error xe = XML_GetErrorCode(r->p);
     XML_Index at = XML_GetCurrentByteIndex(r->p);
+    uint64_t text_at;
+    if (xe == XML_ERROR_INVALID_TOKEN && text_before_cdata_end(r, at, &text_at)) {
+        r->state = XMPP_STATE_ERROR;
+        r->err = XMPP_E_TEXT;
+        r->err_off = text_at;
+        return r->err;
+    }
     r->state = XMPP_STATE_ERROR;
     r->xml_err = xe;
     r->err = map_expat(xe);
