@@ -64,41 +64,9 @@ static edge_source_t *source_at(edge_t *e, const char *ip, int create)
 
 /* ---------------------------------------------------------------- connection table */
 
-static int conn_slot_alloc(edge_t *e, edge_conn_t *c)
-{
-    if (e->nfree == 0) {
-        size_t ncap = e->conns_cap ? e->conns_cap * 2 : 256;
-        edge_conn_t **nc = realloc(e->conns, ncap * sizeof *nc);
-        if (!nc)
-            return -1;
-        e->conns = nc;
-        uint32_t *ng = realloc(e->gens, ncap * sizeof *ng);
-        if (!ng)
-            return -1;
-        e->gens = ng;
-        uint32_t *nf = realloc(e->free_slots, ncap * sizeof *nf);
-        if (!nf)
-            return -1;
-        e->free_slots = nf;
-        for (size_t i = ncap; i > e->conns_cap; i--) {
-            e->conns[i - 1] = NULL;
-            e->gens[i - 1] = 1;
-            e->free_slots[e->nfree++] = (uint32_t)(i - 1);
-        }
-        e->conns_cap = ncap;
-    }
-    c->slot = e->free_slots[--e->nfree];
-    c->gen = e->gens[c->slot];
-    e->conns[c->slot] = c;
-    e->nconns++;
-    return 0;
-}
-
 edge_conn_t *edge_conn_get(edge_t *e, uint32_t slot, uint32_t gen)
 {
-    if (slot >= e->conns_cap || e->gens[slot] != gen)
-        return NULL;
-    edge_conn_t *c = e->conns[slot];
+    edge_conn_t *c = edge_slots_get(&e->conns, slot, gen);
     return c && !c->closing && c->up ? c : NULL;
 }
 
@@ -116,7 +84,7 @@ static edge_conn_t *conn_new(edge_t *e, edge_role_t role)
     c->s.handshake_timeout_ms = e->conf.limits.handshake_timeout_ms;
     if (role == EDGE_ROLE_POOL)
         c->s.max_queue = 16u << 20; /* the pool link carries every client's traffic */
-    if (conn_slot_alloc(e, c) < 0) {
+    if (edge_slots_add(&e->conns, c, 256, &c->slot, &c->gen) < 0) {
         tls_stream_close(&c->s);
         return NULL;
     }
@@ -146,10 +114,7 @@ static void on_conn_close(tls_stream_t *s)
     }
     if (c->buf)
         edge_buf_unref(c->buf);
-    e->conns[c->slot] = NULL;
-    e->gens[c->slot]++;
-    e->free_slots[e->nfree++] = c->slot;
-    e->nconns--;
+    edge_slots_remove(&e->conns, c->slot);
     edge_debug("conn %u closed (%s %s:%u)", c->slot,
                c->role == EDGE_ROLE_POOL       ? "pool"
                : c->role == EDGE_ROLE_INTERNAL ? "internal"
@@ -435,8 +400,8 @@ edge_conn_t *edge_conn_connect(edge_t *e, edge_member_t *m)
 static void idle_sweep(edge_t *e)
 {
     uint64_t limit = e->conf.limits.idle_timeout_ms;
-    for (size_t i = 0; i < e->conns_cap; i++) {
-        edge_conn_t *c = e->conns[i];
+    for (size_t i = 0; i < e->conns.cap; i++) {
+        edge_conn_t *c = edge_slots_at(&e->conns, i);
         if (!c || c->closing || c->role == EDGE_ROLE_POOL)
             continue;
         if (e->now_ms - c->last_rx_ms > limit) {
@@ -627,9 +592,10 @@ void edge_stop(edge_t *e)
     uv_close((uv_handle_t *)&e->sig_usr1, NULL);
     edge_txn_free_all(e);
     edge_xmpp_stop(e);
-    for (size_t i = 0; i < e->conns_cap; i++) {
-        if (e->conns[i])
-            edge_conn_close(e->conns[i]);
+    for (size_t i = 0; i < e->conns.cap; i++) {
+        edge_conn_t *c = edge_slots_at(&e->conns, i);
+        if (c)
+            edge_conn_close(c);
     }
     edge_metrics_dump(&e->m, stderr);
 }
@@ -639,12 +605,8 @@ void edge_free(edge_t *e)
     for (size_t i = 0; i < e->nlisteners; i++)
         tls_ctx_free(e->listeners[i].ctx);
     tls_ctx_free(e->pool_ctx);
-    free(e->conns);
-    free(e->gens);
-    free(e->free_slots);
-    free(e->txns);
-    free(e->txn_gens);
-    free(e->txn_free);
+    edge_slots_release(&e->conns);
+    edge_slots_release(&e->txns);
     free(e->cmap);
     while (e->txn_pool) {
         edge_txn_t *t = e->txn_pool;

@@ -20,6 +20,7 @@
 #include "flow.h"
 #include "metrics.h"
 #include "sip.h"
+#include "slots.h"
 #include "tls.h"
 
 #define EDGE_IOV_MAX     48
@@ -126,17 +127,9 @@ struct edge {
     size_t nmembers;
     size_t rr_next;
 
-    /* connections by slot; gens[slot] is bumped each time a slot is freed */
-    edge_conn_t **conns;
-    uint32_t *gens;
-    uint32_t *free_slots;
-    size_t nfree, conns_cap, nconns;
+    edge_slots_t conns; /* connections by (slot, generation): the flows */
 
-    /* transactions by slot, like connections */
-    edge_txn_t **txns;
-    uint32_t *txn_gens;
-    uint32_t *txn_free;
-    size_t txn_nfree, txns_cap, ntxns;
+    edge_slots_t txns; /* transactions by (slot, generation): our Via branches */
     edge_txn_list_t txn_short, txn_long;
     edge_txn_t **cmap; /* client-branch map (INVITE transactions) */
     size_t cmap_mask;
