@@ -16,7 +16,6 @@
  * Every edit is a splice on the original bytes; forwarding writes original slices plus the few
  * new header bytes in one vectored TLS write.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,23 +36,48 @@ typedef struct {
     size_t used, cap;
 } arena_t;
 
-static const char *arena_fmt(arena_t *a, size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static const char *arena_fmt(arena_t *a, size_t *len, const char *fmt, ...)
+/* A header line built piece by piece in the arena (no printf on the hot path): start it, put
+ * pieces, end it for the pointer and length (NULL when it did not fit). */
+static void arena_put(arena_t *a, const char *p, size_t n)
 {
-    va_list ap;
-    char *at = a->p + a->used;
-    size_t room = a->cap - a->used;
-    va_start(ap, fmt);
-    int n = vsnprintf(at, room, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= room) {
+    if (a->used + n <= a->cap)
+        memcpy(a->p + a->used, p, n);
+    a->used += n; /* past cap: arena_end reports the overflow */
+}
+
+static void arena_puts(arena_t *a, const char *s)
+{
+    arena_put(a, s, strlen(s));
+}
+
+static void arena_hex32(arena_t *a, uint32_t v)
+{
+    static const char hexd[] = "0123456789abcdef";
+    char h[8];
+    for (int i = 7; i >= 0; i--, v >>= 4)
+        h[i] = hexd[v & 15];
+    arena_put(a, h, 8);
+}
+
+static void arena_u32(arena_t *a, uint32_t v)
+{
+    char d[10];
+    int n = 0;
+    do
+        d[9 - n++] = (char)('0' + v % 10);
+    while ((v /= 10) && n < 10);
+    arena_put(a, d + 10 - n, (size_t)n);
+}
+
+static const char *arena_end(arena_t *a, size_t start, size_t *len)
+{
+    if (a->used > a->cap) {
+        a->used = start;
         *len = 0;
         return NULL;
     }
-    a->used += (size_t)n;
-    *len = (size_t)n;
-    return at;
+    *len = a->used - start;
+    return a->p + start;
 }
 
 static uint64_t hash_bytes(const char *p, size_t n)
@@ -391,6 +415,16 @@ void edge_txn_free_all(edge_t *e)
     }
 }
 
+/* Our Via branch for a transaction: BR_TXN, slot, generation (NUL-terminated, 26 bytes). */
+static void txn_branch(const edge_txn_t *t, char *out)
+{
+    arena_t a = {out, 0, 32};
+    arena_puts(&a, BR_TXN);
+    arena_hex32(&a, t->slot);
+    arena_hex32(&a, t->gen);
+    out[a.used] = '\0';
+}
+
 /* ---------------------------------------------------------------- edits */
 
 static int is_trust_header(const edge_t *e, const sip_hdr_t *h)
@@ -525,12 +559,18 @@ static void via_received(edge_conn_t *c, const sip_msg_t *msg, sip_edit_t *ed, a
     if (sip_via_next(msg->hdrs[vi].value, &pos, &via) != 1)
         return;
     if (via.rport == 0 && sip_param_find(via.params, "rport", &rv)) {
-        const char *s = arena_fmt(a, &len, "=%u", c->port);
+        size_t at = a->used;
+        arena_put(a, "=", 1);
+        arena_u32(a, c->port);
+        const char *s = arena_end(a, at, &len);
         if (s)
             sip_edit_splice(ed, rv.p, 0, s, len);
     }
     if (!via.received.p) {
-        const char *s = arena_fmt(a, &len, ";received=%s", c->ip);
+        size_t at = a->used;
+        arena_put(a, ";received=", 10);
+        arena_puts(a, c->ip);
+        const char *s = arena_end(a, at, &len);
         if (s)
             sip_edit_splice(ed, first.p + first.len, 0, s, len);
     }
@@ -557,7 +597,11 @@ static int build_inward(edge_conn_t *c, const char *base, const sip_msg_t *msg, 
     const char *s;
     sip_edit_init(&ed, msg, base, ops, MAX_OPS);
 
-    s = arena_fmt(a, &len, "%s%s\r\n", e->via_int, branch);
+    size_t at = a->used;
+    arena_puts(a, e->via_int);
+    arena_puts(a, branch);
+    arena_put(a, "\r\n", 2);
+    s = arena_end(a, at, &len);
     add_line(&ed, msg->first[SIP_HDR_VIA], s, len);
     via_received(c, msg, &ed, a);
     if (sip_edit_max_forwards(&ed) < 0)
@@ -565,18 +609,32 @@ static int build_inward(edge_conn_t *c, const char *base, const sip_msg_t *msg, 
     pop_routes(e, msg, &ed, routes);
     strip_headers(e, msg, &ed, 1, ka);
     if (flags & IN_RR) {
-        s = arena_fmt(a, &len,
-                      "Record-Route: <sip:%.*s@%s:%d;transport=tls;lr>\r\n"
-                      "Record-Route: %s\r\n",
-                      EDGE_FLOW_TOKEN_LEN, c->token, e->int_host, e->int_port, e->rr_ext);
-        int at = msg->first[SIP_HDR_RECORD_ROUTE];
-        add_line(&ed, at >= 0 ? at : msg->first[SIP_HDR_VIA], s, len);
+        at = a->used;
+        arena_put(a, "Record-Route: <sip:", 19);
+        arena_put(a, c->token, EDGE_FLOW_TOKEN_LEN);
+        arena_put(a, "@", 1);
+        arena_puts(a, e->int_host);
+        arena_put(a, ":", 1);
+        arena_u32(a, (uint32_t)e->int_port);
+        arena_puts(a, ";transport=tls;lr>\r\nRecord-Route: ");
+        arena_puts(a, e->rr_ext);
+        arena_put(a, "\r\n", 2);
+        s = arena_end(a, at, &len);
+        int rr = msg->first[SIP_HDR_RECORD_ROUTE];
+        add_line(&ed, rr >= 0 ? rr : msg->first[SIP_HDR_VIA], s, len);
     }
     if (flags & IN_PATH) {
-        s = arena_fmt(a, &len, "Path: <sip:%.*s@%s:%d;transport=tls;lr;ob>\r\n",
-                      EDGE_FLOW_TOKEN_LEN, c->token, e->int_host, e->int_port);
-        int at = msg->first[SIP_HDR_PATH];
-        add_line(&ed, at >= 0 ? at : msg->first[SIP_HDR_VIA], s, len);
+        at = a->used;
+        arena_put(a, "Path: <sip:", 11);
+        arena_put(a, c->token, EDGE_FLOW_TOKEN_LEN);
+        arena_put(a, "@", 1);
+        arena_puts(a, e->int_host);
+        arena_put(a, ":", 1);
+        arena_u32(a, (uint32_t)e->int_port);
+        arena_puts(a, ";transport=tls;lr;ob>\r\n");
+        s = arena_end(a, at, &len);
+        int ph = msg->first[SIP_HDR_PATH];
+        add_line(&ed, ph >= 0 ? ph : msg->first[SIP_HDR_VIA], s, len);
     }
     if (!(flags & IN_NO_TRUST)) {
         int partner = tls_stream_peer_verified(&c->s);
@@ -584,6 +642,16 @@ static int build_inward(edge_conn_t *c, const char *base, const sip_msg_t *msg, 
                         partner ? e->trust_partner_len : e->trust_remote_len);
     }
     return sip_edit_render(&ed, iov, EDGE_IOV_MAX, &total);
+}
+
+/* The brute-force guard's key for a source address: "s:" and the address. */
+static int source_key(const char *ip, char *out, size_t outlen)
+{
+    size_t n = strnlen(ip, outlen - 3);
+    memcpy(out, "s:", 2);
+    memcpy(out + 2, ip, n);
+    out[n + 2] = '\0';
+    return (int)(n + 2);
 }
 
 static void auth_user_key(const sip_msg_t *msg, char *out, size_t outlen, uint8_t *len)
@@ -654,7 +722,7 @@ static void cancel_external(edge_conn_t *c, const char *base, const sip_msg_t *m
     struct iovec iov[EDGE_IOV_MAX];
     routes_t r;
     int ka = 0;
-    snprintf(branch, sizeof branch, BR_TXN "%08x%08x", t->slot, t->gen);
+    txn_branch(t, branch);
     int n = build_inward(c, base, msg, &a, branch, 0, &r, &ka, iov);
     if (n > 0 && edge_conn_send(t->member->conn, iov, (size_t)n) == 0) {
         t->cancel_sent = 1;
@@ -680,7 +748,7 @@ static void ack_external(edge_conn_t *c, const char *base, const sip_msg_t *msg)
         if (t->state != EDGE_TXN_COMPLETED || !t->member || !t->member->conn)
             return; /* we answered it ourselves: absorbed */
         m = t->member;
-        snprintf(branch, sizeof branch, BR_TXN "%08x%08x", t->slot, t->gen);
+        txn_branch(t, branch);
     } else {
         snprintf(branch, sizeof branch, BR_ACK "%016llx",
                  (unsigned long long)hash_bytes(br.p, br.len));
@@ -720,7 +788,7 @@ static void request_external(edge_conn_t *c, const char *base, sip_msg_t *msg)
     uint8_t ulen;
     char user[96];
     auth_user_key(msg, user, sizeof user, &ulen);
-    int klen = snprintf(key, sizeof key, "s:%s", c->ip);
+    int klen = source_key(c->ip, key, sizeof key);
     if (edge_authguard_locked(e->guard, key, (size_t)klen, e->now_ms) ||
         (ulen && edge_authguard_locked(e->guard, user, ulen, e->now_ms))) {
         EDGE_COUNT(&e->m, sip_lockout_rejects);
@@ -770,7 +838,7 @@ static void request_external(edge_conn_t *c, const char *base, sip_msg_t *msg)
     else if (!in_dialog)
         flags |= IN_RR;
     char branch[32];
-    snprintf(branch, sizeof branch, BR_TXN "%08x%08x", t->slot, t->gen);
+    txn_branch(t, branch);
     arena_t a = {t->extra, 0, sizeof t->extra};
     routes_t r;
     int ka = 0;
@@ -847,7 +915,7 @@ static void response_for_txn(edge_conn_t *c, const char *base, sip_msg_t *msg, s
     edge_conn_t *client = edge_conn_get(e, t->client_slot, t->client_gen);
     if (status >= 200 && t->state != EDGE_TXN_COMPLETED) {
         char key[112];
-        int klen = snprintf(key, sizeof key, "s:%s", client ? client->ip : "");
+        int klen = source_key(client ? client->ip : "", key, sizeof key);
         if ((status == 401 || status == 407) && t->has_creds) {
             EDGE_COUNT(&e->m, sip_auth_failures);
             int locked =
@@ -989,8 +1057,14 @@ static void request_internal(edge_conn_t *c, const char *base, sip_msg_t *msg)
     }
     sip_slice_t br = SIP_SLICE_NULL;
     top_branch(msg, &br);
-    const char *via = arena_fmt(&a, &len, "%s" BR_OUT "%08x%08x%08x%08x\r\n", e->via_ext, c->slot,
-                                c->gen, out->slot, (unsigned)hash_bytes(br.p, br.len));
+    arena_puts(&a, e->via_ext);
+    arena_puts(&a, BR_OUT);
+    arena_hex32(&a, c->slot);
+    arena_hex32(&a, c->gen);
+    arena_hex32(&a, out->slot);
+    arena_hex32(&a, (uint32_t)hash_bytes(br.p, br.len));
+    arena_put(&a, "\r\n", 2);
+    const char *via = arena_end(&a, 0, &len);
     add_line(&ed, msg->first[SIP_HDR_VIA], via, len);
     if (sip_edit_max_forwards(&ed) < 0) {
         EDGE_COUNT(&e->m, sip_too_many_hops);
