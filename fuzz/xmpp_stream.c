@@ -10,13 +10,26 @@
  * consumed_upto never passes an element not yet reported) and aborts when one is broken. A last
  * run stops on each element and restarts the stream on the rest of the bytes, as STARTTLS and
  * SASL do.
+ *
+ * Then the s2s state machine (xmpp/s2s.h) is driven with the reader's events, as the proxy
+ * drives it, in the role, policy and TLS mode the input chooses, with TLS handshakes and
+ * dialback verifications whose outcomes the input chooses too. The input is the stream, then
+ * optionally a NUL and control bytes (without them, choices come from a hash of the stream, so
+ * the plain corpus streams also get varied runs). Checked as the actions come: nothing is
+ * delivered before its domain pair was authenticated (PAIR_READY; on the receiving side only by
+ * our dialback answer or a SASL EXTERNAL the certificate covers), every DELIVER is the stanza
+ * just read and inside the bytes fed, every error ends the stream (<stream:error> and
+ * </stream:stream> then CLOSE, and nothing after CLOSE whatever is called), and everything we
+ * send parses as an XMPP stream in a second reader.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fuzz_check.h"
+#include "s2s.h"
 #include "xmpp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -355,6 +368,419 @@ static void recycling(const uint8_t *data, size_t size)
     compare(&logs[0], &logs[1]);
 }
 
+/* ---------------------------------------------------------------- the s2s state machine */
+
+static const char *const recv_domains[] = {"montague.example", "chat.montague.example"};
+static const char *const orig_domains[] = {"capulet.example", "rooms.capulet.example"};
+static const char *const optional_for[] = {"capulet.example"};
+static const char *const cert_pool[] = {"capulet.example", "*.capulet.example", "montague.example",
+                                        "rooms.capulet.example"};
+
+#define MAX_DEFER 32
+
+typedef struct {
+    xmpp_s2s_t *s;
+    xmpp_reader_t *r;    /* the peer's stream, as we read it */
+    xmpp_reader_t *outr; /* our stream, as the peer reads it */
+    xmpp_s2s_role_t role;
+    const uint8_t *ctl; /* control bytes */
+    size_t nctl, ci;
+    uint64_t rng;
+    char *rb; /* the relay buffer: the stream as fed to the reader, at its offsets */
+    size_t rb_len;
+    const xmpp_event_t *ev; /* the event being fed */
+    int tls_wait, restart, closed;
+    int in_verified_call; /* inside our dialback_verified(VALID) call: pair index, else -1 */
+    xmpp_s2s_state_t st_before;
+    int ready[64];
+    int defer[MAX_DEFER];
+    size_t ndefer;
+    int tls_verified;
+    const char *names[4];
+    size_t nnames;
+    int out_open; /* our stream has a header in outr */
+    int trace;    /* XMPP_S2S_TRACE set: print the actions (replaying an input by hand) */
+} drive_t;
+
+static int starts(const char *p, size_t n, const char *lit)
+{
+    size_t l = strlen(lit);
+    return n > l && memcmp(p, lit, l) == 0 && (is_ws(p[l]) || p[l] == '/' || p[l] == '>');
+}
+
+static int contains(const char *p, size_t n, const char *lit)
+{
+    size_t l = strlen(lit);
+    for (size_t i = 0; i + l <= n; i++) {
+        if (memcmp(p + i, lit, l) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static uint8_t pick(drive_t *d)
+{
+    if (d->ci < d->nctl)
+        return d->ctl[d->ci++];
+    d->rng ^= d->rng << 13;
+    d->rng ^= d->rng >> 7;
+    d->rng ^= d->rng << 17;
+    return (uint8_t)(d->rng >> 24);
+}
+
+static int out_cb(void *ud, const xmpp_event_t *ev)
+{
+    (void)ud;
+    (void)ev;
+    return 0;
+}
+
+/* The harness's own reading of a certificate name (RFC 6125 left-most wildcard). */
+static int covers(const drive_t *d, const char *dom)
+{
+    if (!d->tls_verified)
+        return 0;
+    for (size_t i = 0; i < d->nnames; i++) {
+        const char *n = d->names[i];
+        if (strcasecmp(n, dom) == 0)
+            return 1;
+        const char *dot = strchr(dom, '.');
+        if (n[0] == '*' && dot != NULL && dot != dom && strcasecmp(n + 1, dot) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void drain_s2s(drive_t *d)
+{
+    xmpp_s2s_action_t a;
+    int last_send_ends = 0, last_send_error = 0, writable;
+    writable = d->st_before != XMPP_S2S_ST_TLS && d->st_before != XMPP_S2S_ST_INIT;
+    while (xmpp_s2s_next_action(d->s, &a)) {
+        if (d->trace)
+            fprintf(stderr, "  %s pair=%d %s %s %.*s\n", xmpp_s2s_action_name(a.kind), a.pair,
+                    a.from ? a.from : "", a.to ? a.to : "",
+                    a.kind == XMPP_S2S_SEND ? (int)a.data.len : 0, a.data.p ? a.data.p : "");
+        CHECK(!d->closed); /* nothing after CLOSE */
+        xmpp_s2s_pair_t pi;
+        switch (a.kind) {
+        case XMPP_S2S_SEND: {
+            CHECK(a.data.p != NULL && a.data.len > 0);
+            static const char hdr[] = "<?xml version='1.0'?><stream:stream ";
+            if (a.data.len >= sizeof hdr - 1 && memcmp(a.data.p, hdr, sizeof hdr - 1) == 0) {
+                CHECK(xmpp_reader_reset(d->outr) == 0);
+                d->out_open = 1;
+            }
+            CHECK(d->out_open); /* nothing before our header */
+            xmpp_err_t oe = xmpp_reader_feed(d->outr, a.data.p, a.data.len);
+            if (oe != XMPP_E_NONE) {
+                fprintf(stderr, "our output does not parse (%s): %.*s\n", xmpp_err_name(oe),
+                        (int)a.data.len, a.data.p);
+                CHECK(oe == XMPP_E_NONE);
+            }
+            last_send_ends =
+                a.data.len >= 16 && memcmp(a.data.p + a.data.len - 16, "</stream:stream>", 16) == 0;
+            last_send_error = last_send_ends && contains(a.data.p, a.data.len, "<stream:error>");
+            break;
+        }
+        case XMPP_S2S_DELIVER:
+            /* the stanza just read, in the bytes fed, for an authenticated pair */
+            CHECK(d->ev != NULL && d->ev->kind == XMPP_EV_ELEMENT);
+            CHECK(a.start == d->ev->start && a.end == d->ev->end);
+            CHECK(a.start < a.end && a.end <= d->rb_len);
+            CHECK(d->rb[a.start] == '<');
+            CHECK(starts(d->rb + a.start + 1, a.end - a.start - 1, "message") ||
+                  starts(d->rb + a.start + 1, a.end - a.start - 1, "presence") ||
+                  starts(d->rb + a.start + 1, a.end - a.start - 1, "iq"));
+            CHECK(a.pair >= 0 && a.pair < 64 && d->ready[a.pair]);
+            CHECK(xmpp_s2s_pair(d->s, a.pair, &pi) == 0 && pi.state == XMPP_PAIR_VALID);
+            CHECK(xmpp_s2s_state(d->s) == XMPP_S2S_ST_OPEN);
+            break;
+        case XMPP_S2S_START_TLS_SERVER:
+        case XMPP_S2S_START_TLS_CLIENT:
+            CHECK((a.kind == XMPP_S2S_START_TLS_SERVER) == (d->role == XMPP_S2S_RECEIVING));
+            d->tls_wait = 1;
+            break;
+        case XMPP_S2S_RESTART:
+            d->restart = 1;
+            break;
+        case XMPP_S2S_VERIFY_DIALBACK:
+            CHECK(d->role == XMPP_S2S_RECEIVING);
+            CHECK(xmpp_s2s_pair(d->s, a.pair, &pi) == 0 && pi.state == XMPP_PAIR_PENDING);
+            CHECK(a.key != NULL && a.stream_id != NULL && a.from != NULL && a.to != NULL);
+            CHECK(a.cert_covers == covers(d, a.from));
+            if (d->ndefer < MAX_DEFER)
+                d->defer[d->ndefer++] = a.pair;
+            break;
+        case XMPP_S2S_PAIR_READY:
+            CHECK(a.pair >= 0 && a.pair < 64);
+            CHECK(xmpp_s2s_pair(d->s, a.pair, &pi) == 0 && pi.state == XMPP_PAIR_VALID);
+            if (d->role == XMPP_S2S_RECEIVING) {
+                CHECK(a.pair == d->in_verified_call || (pi.sasl && covers(d, pi.from)));
+                /* the target is a domain we serve */
+                CHECK(strcasecmp(pi.to, recv_domains[0]) == 0 ||
+                      strcasecmp(pi.to, recv_domains[1]) == 0);
+            }
+            d->ready[a.pair] = 1;
+            break;
+        case XMPP_S2S_PAIR_FAILED:
+            CHECK(a.pair >= 0 && a.pair < 64);
+            CHECK(xmpp_s2s_pair(d->s, a.pair, &pi) == 0 && pi.state == XMPP_PAIR_FAILED);
+            d->ready[a.pair] = 0;
+            break;
+        case XMPP_S2S_VERIFY_RESULT:
+            CHECK(d->role == XMPP_S2S_ORIGINATING);
+            break;
+        case XMPP_S2S_CLOSE:
+            /* every end: </stream:stream> last, after the <stream:error> if there is one */
+            if (writable) {
+                CHECK(last_send_ends);
+                CHECK(a.err == XMPP_E_NONE || last_send_error);
+            }
+            CHECK(a.reason != NULL);
+            d->closed = 1;
+            CHECK(xmpp_s2s_state(d->s) == XMPP_S2S_ST_CLOSED);
+            break;
+        }
+    }
+}
+
+static int drive_cb(void *ud, const xmpp_event_t *ev)
+{
+    drive_t *d = ud;
+    if (d->trace)
+        fprintf(stderr, "event %d [%llu, %llu)\n", ev->kind, (unsigned long long)ev->start,
+                (unsigned long long)ev->end);
+    d->ev = ev;
+    d->st_before = xmpp_s2s_state(d->s);
+    int rc = xmpp_s2s_feed(d->s, ev, d->rb, 0, d->rb_len);
+    CHECK(rc == 0 || rc == 1);
+    drain_s2s(d);
+    d->ev = NULL;
+    CHECK(rc == 1 || (!d->closed && !d->tls_wait && !d->restart));
+    CHECK(rc == 0 || d->closed || d->tls_wait || d->restart);
+    return rc;
+}
+
+/* Calls other than feed, between two reads. */
+static void call(drive_t *d, int what)
+{
+    d->st_before = xmpp_s2s_state(d->s);
+    switch (what) {
+    case 0:
+        xmpp_s2s_timeout(d->s);
+        break;
+    case 1:
+        xmpp_s2s_close(d->s);
+        break;
+    case 2:
+        xmpp_s2s_add_pair(d->s, orig_domains[pick(d) & 1]);
+        break;
+    case 3:
+        xmpp_s2s_verify_request(d->s, orig_domains[0], "montague.example", "D60000229F",
+                                "b4835385f37fe2895af6c196b59097b16862406db80559900d96bf6fa7d23df3",
+                                pick(d));
+        break;
+    default: {
+        /* the outcome of a pending dialback verification */
+        if (d->ndefer == 0)
+            break;
+        size_t k = pick(d) % d->ndefer;
+        int pair = d->defer[k];
+        d->defer[k] = d->defer[--d->ndefer];
+        uint8_t o = pick(d);
+        xmpp_s2s_db_result_t r = o % 3 == 0   ? XMPP_S2S_DB_VALID
+                                 : o % 3 == 1 ? XMPP_S2S_DB_INVALID
+                                              : XMPP_S2S_DB_ERROR;
+        static const char *const conds[] = {NULL, "remote-server-timeout", "bogus", "<&'>"};
+        d->in_verified_call = r == XMPP_S2S_DB_VALID ? pair : -1;
+        int rc = xmpp_s2s_dialback_verified(d->s, pair, r, conds[(o >> 2) & 3]);
+        drain_s2s(d);
+        d->in_verified_call = -1;
+        CHECK(rc == 0 || d->closed);
+        break;
+    }
+    }
+    drain_s2s(d);
+}
+
+static void handshake(drive_t *d)
+{
+    uint8_t c = pick(d);
+    xmpp_s2s_tls_t tls = {0};
+    d->tls_verified = c & 1;
+    d->nnames = (c >> 1) % 3;
+    for (size_t i = 0; i < d->nnames; i++)
+        d->names[i] = cert_pool[(c >> (3 + 2 * i)) & 3];
+    tls.verified = d->tls_verified;
+    tls.names = d->names;
+    tls.nnames = d->nnames;
+    d->st_before = xmpp_s2s_state(d->s);
+    CHECK(xmpp_s2s_tls_done(d->s, &tls) == 0);
+    drain_s2s(d);
+    d->tls_wait = 0;
+}
+
+/* Feeds rb[from, rb_len) (already appended), through stops and restarts. */
+static void feed_rb(drive_t *d, size_t from)
+{
+    while (from < d->rb_len && !d->closed && !d->tls_wait) {
+        xmpp_err_t e = xmpp_reader_feed(d->r, d->rb + from, d->rb_len - from);
+        if (d->trace)
+            fprintf(stderr, "feed [%zu, %zu): %s\n", from, d->rb_len, xmpp_err_name(e));
+        if (e == XMPP_E_STOPPED) {
+            uint64_t stop = xmpp_reader_offset(d->r);
+            CHECK(stop >= from && stop <= d->rb_len);
+            if (d->closed)
+                return;
+            if (d->tls_wait) {
+                /* sent before TLS: dropped, the reader starts over after the handshake */
+                d->rb_len = (size_t)stop;
+                CHECK(xmpp_reader_reset(d->r) == 0);
+                return;
+            }
+            CHECK(d->restart);
+            d->restart = 0;
+            CHECK(xmpp_reader_reset(d->r) == 0);
+            from = (size_t)stop;
+            continue;
+        }
+        if (e != XMPP_E_NONE) {
+            d->st_before = xmpp_s2s_state(d->s);
+            xmpp_s2s_fail(d->s, e, NULL);
+            drain_s2s(d);
+            CHECK(d->closed);
+        }
+        return;
+    }
+}
+
+/*
+ * Control bytes, in the order they are taken (after the stream's NUL; then from a PRNG seeded
+ * with the stream): mode (bit 0 originating, 1 direct TLS, 2 TLS optional, 3 pre-1.0 allowed,
+ * 5 sasl_external, 6-7 feeding: 0 at once, 1 or 3 line by line, 2 pieces of 1-32 bytes), limits
+ * (bits 0-1 max_pairs - 1, 2-4 max_dialback - 1, 5-6 max_sasl_failures - 1, 7 TLS optional for
+ * capulet.example), extra (bits 0-1: 1 verify-only, 2 dialback off). Then one byte per TLS
+ * handshake (bit 0 verified, the rest the certificate's names) and, before each piece, one
+ * byte: under 24 it makes a call (timeout, close, add_pair, verify_request, or the answer to a
+ * pending dialback verification: two more bytes say which and what).
+ */
+static void s2s_drive(const uint8_t *data, size_t size)
+{
+    const uint8_t *nul = memchr(data, 0, size);
+    size_t len = nul ? (size_t)(nul - data) : size;
+    static drive_t d;
+    memset(&d, 0, sizeof d);
+    d.ctl = nul ? nul + 1 : NULL;
+    d.nctl = nul ? size - len - 1 : 0;
+    d.rng = 0x9E3779B97F4A7C15u;
+    for (size_t i = 0; i < len; i++)
+        d.rng = (d.rng ^ data[i]) * 1099511628211u;
+    d.rng |= 1;
+    d.in_verified_call = -1;
+    d.trace = getenv("XMPP_S2S_TRACE") != NULL;
+
+    uint8_t mode = pick(&d), limits = pick(&d), extra = pick(&d);
+    xmpp_s2s_config_t cfg = {0};
+    xmpp_s2s_params_t p = {0};
+    static const unsigned char seed[16] = "fuzz-stream-ids!";
+    d.role = (mode & 1) ? XMPP_S2S_ORIGINATING : XMPP_S2S_RECEIVING;
+    p.role = d.role;
+    p.direct_tls = (mode >> 1) & 1;
+    p.seed = seed;
+    p.seed_len = sizeof seed;
+    cfg.tls_optional = (mode >> 2) & 1;
+    cfg.tls_optional_for = optional_for;
+    cfg.ntls_optional_for = (limits >> 7) & 1;
+    cfg.allow_legacy = (mode >> 3) & 1;
+    cfg.dialback_off = (extra & 3) == 2;
+    cfg.max_pairs = 1 + (limits & 3);
+    cfg.max_dialback = 1 + ((limits >> 2) & 7);
+    cfg.max_sasl_failures = 1 + ((limits >> 5) & 3);
+    if (d.role == XMPP_S2S_RECEIVING) {
+        cfg.domains = recv_domains;
+        cfg.secret = "d14lb4ck43v3r";
+    } else {
+        cfg.domains = orig_domains;
+        cfg.secret = "s3cr3tf0rd14lb4ck";
+        p.local = orig_domains[0];
+        p.remote = "montague.example";
+        p.sasl_external = (mode >> 5) & 1;
+        p.verify_only = (extra & 3) == 1;
+    }
+    cfg.ndomains = 2;
+    cfg.secret_len = strlen(cfg.secret);
+    int pieces = mode >> 6; /* 0 at once, 1 and 3 line by line, 2 small pieces */
+
+    d.s = xmpp_s2s_new(&cfg, &p);
+    CHECK(d.s != NULL);
+    d.r = xmpp_reader_new(NULL, drive_cb, &d);
+    d.outr = xmpp_reader_new(NULL, out_cb, NULL);
+    d.rb = malloc(len + 1);
+    CHECK(d.r != NULL && d.outr != NULL && d.rb != NULL);
+
+    if (p.direct_tls)
+        handshake(&d);
+    if (d.role == XMPP_S2S_ORIGINATING) {
+        if (p.verify_only)
+            call(&d, 3);
+        d.st_before = xmpp_s2s_state(d.s);
+        CHECK(xmpp_s2s_start(d.s) == 0);
+        drain_s2s(&d);
+    }
+    size_t off = 0;
+    while (off < len && !d.closed) {
+        if (d.tls_wait)
+            handshake(&d);
+        uint8_t c = pick(&d);
+        if (d.trace)
+            fprintf(stderr, "loop off=%zu len=%zu c=%u\n", off, len, c);
+        if (c < 24)
+            call(&d, c % 6);
+        if (d.closed)
+            break;
+        size_t n = len - off;
+        if (pieces == 2) {
+            n = 1 + pick(&d) % 32;
+        } else if (pieces != 0) {
+            const uint8_t *nl = memchr(data + off, '\n', len - off);
+            n = nl ? (size_t)(nl - (data + off)) + 1 : len - off;
+        }
+        if (n > len - off)
+            n = len - off;
+        size_t from = d.rb_len;
+        memcpy(d.rb + d.rb_len, data + off, n);
+        d.rb_len += n;
+        off += n;
+        if (!d.tls_wait)
+            feed_rb(&d, from);
+    }
+    if (!d.closed && !d.tls_wait) {
+        xmpp_err_t e = xmpp_reader_finish(d.r);
+        if (e != XMPP_E_NONE && e != XMPP_E_STOPPED) {
+            d.st_before = xmpp_s2s_state(d.s);
+            xmpp_s2s_fail(d.s, e, NULL);
+            drain_s2s(&d);
+        }
+    }
+    /* the answers still pending, then some calls; after CLOSE none may produce an action */
+    while (d.ndefer > 0 && !d.closed)
+        call(&d, 5);
+    for (int k = 0; k < 4; k++)
+        call(&d, pick(&d) % 6);
+    if (d.closed) {
+        xmpp_s2s_action_t a;
+        xmpp_event_t ka = {XMPP_EV_KEEPALIVE, 0, 0, NULL, NULL};
+        CHECK(xmpp_s2s_feed(d.s, &ka, d.rb, 0, d.rb_len) == 1);
+        CHECK(xmpp_s2s_next_action(d.s, &a) == 0);
+        CHECK(xmpp_s2s_state(d.s) == XMPP_S2S_ST_CLOSED);
+    }
+    xmpp_s2s_free(d.s);
+    xmpp_reader_free(d.r);
+    xmpp_reader_free(d.outr);
+    free(d.rb);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const xmpp_reader_opts_t tiny = {.max_stanza = 200,
@@ -367,5 +793,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     read_all_ways(&tiny, data, size);
     recycling(data, size);
     restart(data, size);
+    s2s_drive(data, size);
     return 0;
 }
