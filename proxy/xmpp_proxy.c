@@ -803,13 +803,15 @@ static void drain(xconn_t *c)
 
 /* ---------------------------------------------------------------- reading */
 
-/* The first stream header of a connection: who the partner says it is, before the machine
- * answers. Returns 1 if the connection was refused. */
-static int first_header(xconn_t *c, const xmpp_header_t *h)
+/* A stream header, before the machine answers it: who the partner says it is (partner-in, the
+ * first header), or which partner the gateway wants (gateway-in: set by the first header so the
+ * machine serves that domain, judged once the gateway has authenticated by TLS). Returns 1 if
+ * the connection was refused. */
+static int header_policy(xconn_t *c, const xmpp_header_t *h)
 {
     edge_xmpp_t *xp = c->xp;
     char d[XP_DOMAIN];
-    if (c->kind == XC_EXT_IN && attr_domain(&h->from, d, sizeof d) == 0) {
+    if (c->kind == XC_EXT_IN && !c->header_seen && attr_domain(&h->from, d, sizeof d) == 0) {
         snprintf(c->peer, sizeof c->peer, "%s", d);
         edge_xmpp_partner_t o;
         edge_xmpp_verdict_t vd = verdict(xp, d, &o);
@@ -822,15 +824,18 @@ static int first_header(xconn_t *c, const xmpp_header_t *h)
         cfg_partner(c, &o);
     }
     if (c->kind == XC_INT_IN && attr_domain(&h->to, d, sizeof d) == 0 && !is_ours(xp, d)) {
-        edge_xmpp_verdict_t vd = verdict(xp, d, NULL);
+        if (!c->header_seen)
+            snprintf(c->dom, sizeof c->dom, "%s", d); /* the machine now serves this domain */
+        edge_xmpp_verdict_t vd =
+            xmpp_s2s_tls_active(c->m) ? verdict(xp, d, NULL) : EDGE_XMPP_ALLOWED;
         if (vd != EDGE_XMPP_ALLOWED) {
             edge_info("xmpp %u %s: gateway stream to %s refused: %s", c->id, cname(c), d,
                       edge_xmpp_verdict_name(vd));
             xmpp_s2s_fail(c->m, XMPP_E_POLICY_VIOLATION, refusal_text(vd));
             return 1;
         }
-        snprintf(c->dom, sizeof c->dom, "%s", d); /* the machine now serves this domain */
     }
+    c->header_seen = 1;
     return 0;
 }
 
@@ -841,12 +846,9 @@ static int on_event(void *ud, const xmpp_event_t *ev)
         return 1;
     if (ev->kind == XMPP_EV_HEADER) {
         c->got_header = 1;
-        if (!c->header_seen) {
-            c->header_seen = 1;
-            if (first_header(c, ev->header)) {
-                drain(c);
-                return 1;
-            }
+        if (header_policy(c, ev->header)) {
+            drain(c);
+            return 1;
         }
         if (c->cert_refused) {
             xmpp_s2s_fail(c->m, XMPP_E_NOT_AUTHORIZED,
@@ -1005,9 +1007,15 @@ static void on_read(tls_stream_t *s, ssize_t n, const uv_buf_t *ub)
             return;
         }
         if (n == UV_EOF && !s->closing) {
-            if (c->m && !c->ended) {
-                edge_debug("xmpp %u %s: the peer ended the connection", c->id, cname(c));
-                xmpp_s2s_close(c->m);
+            if (c->m && !c->ended && !c->detect) {
+                /* input that ends inside markup is a truncated stream, else a plain end */
+                xmpp_err_t r = xmpp_reader_finish(c->rd);
+                edge_debug("xmpp %u %s: the peer ended the connection (%s)", c->id, cname(c),
+                           xmpp_strerror(r));
+                if (!c->ended && xmpp_err_condition(r))
+                    xmpp_s2s_fail(c->m, r, NULL);
+                else if (!c->ended)
+                    xmpp_s2s_close(c->m);
                 drain(c);
             }
             flush_dirty(c->xp);

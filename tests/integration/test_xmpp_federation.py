@@ -1,0 +1,730 @@
+#!/usr/bin/env python3
+"""test_xmpp_federation.py EDGEPROXY [SRCDIR] - the XMPP federation proxy end to end with real
+peers on loopback, every one started here and stopped by its PID:
+
+  contoso.test   Prosody as the internal XMPP gateway stand-in: it sends its s2s traffic for
+                 every partner to the edge's xmpp-gateway listener (mutual TLS) and accepts the
+                 edge's per-pair streams on its own s2s port
+  fabrikam.test  Prosody as a partner with a certificate from the CA the edge trusts: SASL
+                 EXTERNAL both ways; the edge reaches it by direct TLS (_xmpps-server)
+  northwind.test Prosody as a partner whose certificate comes from a CA the edge does not trust
+                 (and which does not trust ours): dialback both ways, STARTTLS
+  two dnsmasq    the external view (partners find contoso.test at the edge's 5269-style port,
+                 the edge finds the partners) and the internal view (the gateway finds every
+                 partner at the edge's xmpp-gateway port); Prosody is pointed at its resolver by
+                 a test plugin (mod_testdns: Prosody 0.12's resolver reads /etc/resolv.conf and
+                 port 53 only), the edge by [xmpp] dns_servers
+  slixmpp        one client per domain: messages both ways, presence subscription
+
+Then raw s2s clients (stdlib socket/ssl) for the refusals, each asserted by its stream error:
+unknown host, partner not allowed, blocked partner, from-domain spoofing, a certificate from an
+untrusted CA, a non-gateway certificate on the gateway port, every hostile file of
+tests/corpus/xmpp/invalid/, and a SIGHUP reload of the lists. Every wait is bounded.
+"""
+import asyncio
+import base64
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+if __name__ == "__main__":
+    try:
+        import slixmpp  # noqa: F401
+    except ImportError:  # Debian's python3-slixmpp is for the system interpreter
+        if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != \
+                os.path.realpath("/usr/bin/python3"):
+            os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+        raise
+
+import slixmpp  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import peers  # noqa: E402
+
+EDGE = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
+SRCDIR = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else os.path.dirname(
+    os.path.dirname(HERE))
+CORPUS = os.path.join(SRCDIR, "tests", "corpus", "xmpp")
+KEEP = os.environ.get("KEEP_WORK") == "1"
+HOST = "127.0.0.1"
+
+NS_STREAMS = "http://etherx.jabber.org/streams"
+NS_ERR = "urn:ietf:params:xml:ns:xmpp-streams"
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+# ---------------------------------------------------------------- the topology
+
+TESTDNS_LUA = r"""
+-- mod_testdns: point Prosody 0.12's resolver (net.dns: /etc/resolv.conf, port 53) at the test's
+-- dnsmasq. Test fixture only.
+local dns = require "net.dns";
+local R = getmetatable(dns.resolver());
+local addr = module:get_option_string("test_dns_server", "127.0.0.1");
+local port = module:get_option_number("test_dns_port", 53);
+R.adddefaultnameservers = function(self) self:addnameserver(addr); end
+local orig = R.socket_wrapper_set;
+R.socket_wrapper_set = function(self, func)
+    return orig(self, function(sock, resolver)
+        local h, err = func(sock, resolver);
+        if not h then return h, err; end
+        local sp = h.setpeername;
+        h.setpeername = function(hh, peer) return sp(hh, peer, port); end
+        return h;
+    end);
+end
+module:log("info", "DNS: %s port %d", addr, port);
+"""
+
+
+def prosody_config(work, name, domain, cert, key, ca, s2s_port, c2s_port, dns_port,
+                   direct_port=None):
+    data = work.file(name + "-data")
+    os.makedirs(data, exist_ok=True)
+    plugins = work.file("plugins")
+    os.makedirs(plugins, exist_ok=True)
+    with open(os.path.join(plugins, "mod_testdns.lua"), "w") as f:
+        f.write(TESTDNS_LUA)
+    direct = f"s2s_direct_tls_ports = {{ {direct_port} }}\n" if direct_port else ""
+    cfg = f"""-- {name}: written by test_xmpp_federation.py
+run_as_root = true
+daemonize = false
+pidfile = "{work.file(name + '.pid')}"
+data_path = "{data}"
+plugin_paths = {{ "{plugins}" }}
+interfaces = {{ "{HOST}" }}
+c2s_ports = {{ {c2s_port} }}
+s2s_ports = {{ {s2s_port} }}
+{direct}http_ports = {{ }}
+https_ports = {{ }}
+log = {{ {{ levels = {{ min = "debug" }}, to = "console" }} }}
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "dialback"; "disco"; "ping"; "posix";
+                    "testdns" }}
+modules_disabled = {{ "s2s_bidi"; "offline"; "c2s_bidi" }}
+test_dns_server = "{HOST}"
+test_dns_port = {dns_port}
+authentication = "internal_plain"
+storage = "internal"
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+s2s_require_encryption = true
+s2s_secure_auth = false
+s2s_timeout = 20
+ssl = {{ certificate = "{cert}"; key = "{key}"; cafile = "{ca}" }}
+VirtualHost "{domain}"
+    ssl = {{ certificate = "{cert}"; key = "{key}"; cafile = "{ca}" }}
+"""
+    path = work.file(name + ".cfg.lua")
+    with open(path, "w") as f:
+        f.write(cfg)
+    return path
+
+
+def start_prosody(work, name, cfg, c2s_port, users):
+    for user, domain, pw in users:
+        r = subprocess.run(["prosodyctl", "--config", cfg, "register", user, domain, pw],
+                           capture_output=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"prosodyctl register {user}@{domain}: {r.stdout} {r.stderr}")
+    return peers.start(["prosody", "--config", cfg, "-F"], name, work,
+                       ready=("port", HOST, c2s_port), timeout=20)
+
+
+def start_dnsmasq(work, name, port, records):
+    """dnsmasq answering only from records (srv=(name, target, port) / host=(name, ip)), no
+    upstream, everything else NXDOMAIN."""
+    args = ["/usr/sbin/dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
+            "--no-daemon", f"--port={port}", f"--listen-address={HOST}", "--bind-interfaces",
+            "--log-queries", "--log-facility=-", f"--pid-file={work.file(name + '.pid')}",
+            "--local=/test/", "--local=/example/", "--user=root"]
+    for kind, *rec in records:
+        if kind == "srv":
+            args.append(f"--srv-host={rec[0]},{rec[1]},{rec[2]},0,10")
+        else:
+            args.append(f"--host-record={rec[0]},{rec[1]}")
+    return peers.start(args, name, work, ready=("log", r"started, version"), timeout=10)
+
+
+class Topology:
+    pass
+
+
+def setup(work):
+    t = Topology()
+    t.work = work
+    t.certs = peers.Certs(work.file("certs"))
+    r = subprocess.run([os.path.join(HERE, "mkcerts_xmpp.sh"), t.certs.path],
+                       capture_output=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("mkcerts_xmpp.sh: " + (r.stdout + r.stderr).decode())
+    c = t.certs
+    p = peers.free_port
+    t.edge_ext, t.edge_gw = p(), p()
+    t.dns_ext, t.dns_int = p(), p()
+    t.gw_s2s, t.gw_c2s = p(), p()
+    t.fab_s2s, t.fab_direct, t.fab_c2s = p(), p(), p()
+    t.nw_s2s, t.nw_c2s = p(), p()
+    # the external view: partners find the edge; the edge finds the partners
+    t.dnsmasq_ext = start_dnsmasq(work, "dnsmasq-ext", t.dns_ext, [
+        ("srv", "_xmpp-server._tcp.contoso.test", "edge.contoso.test", t.edge_ext),
+        ("host", "edge.contoso.test", HOST),
+        ("srv", "_xmpp-server._tcp.montague.example", "edge.contoso.test", t.edge_ext),
+        ("srv", "_xmpps-server._tcp.fabrikam.test", "xmpp.fabrikam.test", t.fab_direct),
+        ("srv", "_xmpp-server._tcp.fabrikam.test", "xmpp.fabrikam.test", t.fab_s2s),
+        ("host", "xmpp.fabrikam.test", HOST),
+        ("srv", "_xmpp-server._tcp.northwind.test", "xmpp.northwind.test", t.nw_s2s),
+        ("host", "xmpp.northwind.test", HOST),
+    ])
+    # the internal view: the gateway sends every partner's traffic to the edge
+    t.dnsmasq_int = start_dnsmasq(work, "dnsmasq-int", t.dns_int, [
+        ("srv", "_xmpps-server._tcp.fabrikam.test", "edge-int.contoso.test", t.edge_gw),
+        ("srv", "_xmpp-server._tcp.northwind.test", "edge-int.contoso.test", t.edge_gw),
+        ("srv", "_xmpp-server._tcp.tailspin.test", "edge-int.contoso.test", t.edge_gw),
+        ("host", "edge-int.contoso.test", HOST),
+    ])
+    t.allow = work.file("partners.allow")
+    t.block = work.file("partners.block")
+    with open(t.allow, "w") as f:
+        f.write("# test partners\nfabrikam.test auth=sasl\nnorthwind.test auth=dialback\n"
+                "capulet.example tls=optional\nevil.test\n")
+    with open(t.block, "w") as f:
+        f.write("evil.test\n")
+    t.edge_conf = work.file("edge.conf")
+    state = work.file("state")
+    with open(t.edge_conf, "w") as f:
+        f.write(f"""[node]
+id = edge1
+external_fqdn = edge.contoso.test
+state_dir = {state}
+
+[listener xmpp-ext]
+address = {HOST}:{t.edge_ext}
+side = external
+protocol = xmpp-s2s
+cert = {c.pem('edge-s2s')}
+key = {c.key('edge-s2s')}
+ca = {c.ca}
+
+[listener xmpp-gw]
+address = {HOST}:{t.edge_gw}
+side = internal
+protocol = xmpp-gateway
+cert = {c.pem('edge-gw')}
+key = {c.key('edge-gw')}
+ca = {c.ca}
+
+[xmpp]
+domains = contoso.test, montague.example
+gateway = {HOST}:{t.gw_s2s}
+gateway_name = gateway.contoso.test
+allow_file = {t.allow}
+block_file = {t.block}
+dns_servers = {HOST}:{t.dns_ext}
+idle_timeout = 60s
+connect_timeout = 10s
+
+[log]
+level = debug
+""")
+    t.edge = peers.start([EDGE, "--config", t.edge_conf], "edge", work,
+                         ready=("port", HOST, t.edge_gw), timeout=10)
+    t.gw = start_prosody(work, "gateway", prosody_config(
+        work, "gateway", "contoso.test", c.pem("gateway"), c.key("gateway"), c.ca, t.gw_s2s,
+        t.gw_c2s, t.dns_int), t.gw_c2s, [("alice", "contoso.test", "alicepw")])
+    t.fab = start_prosody(work, "fabrikam", prosody_config(
+        work, "fabrikam", "fabrikam.test", c.pem("fabrikam"), c.key("fabrikam"), c.ca, t.fab_s2s,
+        t.fab_c2s, t.dns_ext, direct_port=t.fab_direct), t.fab_c2s,
+        [("bob", "fabrikam.test", "bobpw")])
+    t.nw = start_prosody(work, "northwind", prosody_config(
+        work, "northwind", "northwind.test", c.pem("northwind"), c.key("northwind"),
+        c.path + "/rogue-ca.pem", t.nw_s2s, t.nw_c2s, t.dns_ext), t.nw_c2s,
+        [("carol", "northwind.test", "carolpw")])
+    return t
+
+
+# ---------------------------------------------------------------- clients (slixmpp)
+
+
+class Client(slixmpp.ClientXMPP):
+    def __init__(self, jid, password, port, cafile):
+        super().__init__(jid, password)
+        self.port = port
+        self.ssl_context = ssl.create_default_context(cafile=cafile)
+        self.ssl_context.check_hostname = False
+        self.ssl_context.verify_mode = ssl.CERT_NONE
+        self.inbox = asyncio.Queue()
+        self.presences = asyncio.Queue()
+        self.ready = asyncio.Event()
+        self.auto_authorize = True
+        self.auto_subscribe = True
+        self.add_event_handler("session_start", self._start)
+        self.add_event_handler("message", self._message)
+        self.add_event_handler("presence_subscribed", self._presence)
+        self.add_event_handler("presence_available", self._presence)
+        self.add_event_handler("presence_subscribe", self._presence)
+
+    async def _start(self, event):
+        self.send_presence()
+        await self.get_roster()
+        self.ready.set()
+
+    def _message(self, msg):
+        if msg["type"] in ("chat", "normal"):
+            self.inbox.put_nowait(msg)
+
+    def _presence(self, p):
+        self.presences.put_nowait(p)
+
+    def go(self):
+        self.connect((HOST, self.port))
+
+
+async def wait_message(client, sender_bare, body, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            m = await asyncio.wait_for(client.inbox.get(), left)
+        except asyncio.TimeoutError:
+            return None
+        if m["from"].bare == sender_bare and m["body"] == body:
+            return m
+
+
+async def wait_presence(client, pred, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            p = await asyncio.wait_for(client.presences.get(), left)
+        except asyncio.TimeoutError:
+            return None
+        if pred(p):
+            return p
+
+
+async def messaging(t):
+    c = t.certs
+    alice = Client("alice@contoso.test/t", "alicepw", t.gw_c2s, c.ca)
+    bob = Client("bob@fabrikam.test/t", "bobpw", t.fab_c2s, c.ca)
+    carol = Client("carol@northwind.test/t", "carolpw", t.nw_c2s, c.path + "/rogue-ca.pem")
+    clients = [alice, bob, carol]
+    for cl in clients:
+        cl.go()
+    try:
+        await asyncio.wait_for(asyncio.gather(*(cl.ready.wait() for cl in clients)), 20)
+    except asyncio.TimeoutError:
+        check(False, "slixmpp clients logged in to their Prosody servers")
+        return
+    check(True, "slixmpp clients logged in to their Prosody servers")
+
+    async def exchange(a, b, label, timeout=25):
+        body = f"hello from {a.boundjid.bare} to {b.boundjid.bare} ({label})"
+        a.send_message(mto=b.boundjid.bare, mbody=body, mtype="chat")
+        m = await wait_message(b, a.boundjid.bare, body, timeout)
+        check(m is not None, f"message {a.boundjid.bare} -> {b.boundjid.bare} ({label})")
+
+    # outbound first (gateway -> edge -> partner), then inbound (partner -> edge -> gateway)
+    await exchange(alice, bob, "SASL EXTERNAL partner, outbound")
+    await exchange(bob, alice, "SASL EXTERNAL partner, inbound")
+    await exchange(alice, carol, "dialback partner, outbound")
+    await exchange(carol, alice, "dialback partner, inbound")
+    # a burst, in order, both ways
+    n = 50
+    for i in range(n):
+        bob.send_message(mto="alice@contoso.test", mbody=f"burst {i}", mtype="chat")
+    got = []
+    deadline = time.monotonic() + 20
+    while len(got) < n and time.monotonic() < deadline:
+        try:
+            m = await asyncio.wait_for(alice.inbox.get(), max(0.1, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            break
+        if m["body"].startswith("burst "):
+            got.append(int(m["body"].split()[1]))
+    check(got == list(range(n)), f"{n} messages fabrikam -> contoso arrive in order ({len(got)})")
+
+    # presence subscription across the edge (bob's client approves and subscribes back)
+    alice.send_presence(pto="bob@fabrikam.test", ptype="subscribe")
+    p = await wait_presence(alice, lambda p: p["type"] == "subscribed" and
+                            p["from"].bare == "bob@fabrikam.test", 20)
+    check(p is not None, "presence subscription alice -> bob approved (subscribed)")
+    p = await wait_presence(alice, lambda p: p["type"] in ("available", "") and
+                            p["from"].bare == "bob@fabrikam.test", 20)
+    check(p is not None, "alice sees bob's presence")
+    p = await wait_presence(bob, lambda p: p["type"] in ("available", "") and
+                            p["from"].bare == "alice@contoso.test", 20)
+    check(p is not None, "bob sees alice's presence (mutual subscription)")
+    for cl in clients:
+        cl.disconnect()
+    await asyncio.sleep(0.3)
+
+
+# ---------------------------------------------------------------- raw s2s clients
+
+
+def header(frm, to, db=True):
+    return (f"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+            f"xmlns:stream='{NS_STREAMS}'" + (" xmlns:db='jabber:server:dialback'" if db else "") +
+            (f" from='{frm}'" if frm else "") + f" to='{to}' version='1.0'>").encode()
+
+
+class Raw:
+    """A blocking s2s connection that reads until a pattern or the end, with deadlines. TLS runs
+    over memory BIOs on the TCP socket, so the TCP stream can be half-closed (end of input)
+    while the edge's answer is still read and decrypted."""
+
+    def __init__(self, port, timeout=10):
+        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        self.buf = b""
+        self.tls = None
+
+    def _flush(self):
+        data = self.outgoing.read()
+        if data:
+            self.sock.sendall(data)
+
+    def wrap(self, ctx, server_hostname, timeout=10):
+        """TLS from here on (after <proceed/>, or at once for direct TLS)."""
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = ctx.wrap_bio(self.incoming, self.outgoing, server_hostname=server_hostname)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.tls.do_handshake()
+                self._flush()
+                return
+            except ssl.SSLWantReadError:
+                self._flush()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("TLS handshake")
+                self.sock.settimeout(left)
+                data = self.sock.recv(65536)
+                if not data:
+                    raise ssl.SSLError("connection closed during the handshake")
+                self.incoming.write(data)
+
+    def send(self, data):
+        data = data if isinstance(data, bytes) else data.encode()
+        if self.tls:
+            self.tls.write(data)
+            self._flush()
+        else:
+            self.sock.sendall(data)
+
+    def end_input(self):
+        """TCP half-close: the edge sees the end of its input, we can still read."""
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def _recv(self, timeout):
+        self.sock.settimeout(timeout)
+        data = self.sock.recv(65536)
+        if not self.tls or not data:
+            return data
+        self.incoming.write(data)
+        out = b""
+        for _ in range(10000):
+            try:
+                got = self.tls.read(65536)
+                if not got:  # close_notify
+                    return out
+                out += got
+            except ssl.SSLWantReadError:
+                return out if out else b"\0"  # a record not complete yet: not the end
+            except ssl.SSLZeroReturnError:
+                return out
+        return out
+
+    def read_until(self, pattern, timeout=10):
+        """Read until pattern (bytes regex) matches the buffer (returns the match) or the
+        connection ends or the deadline passes (None)."""
+        rx = re.compile(pattern, re.S)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.buf)
+            if m:
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                chunk = self._recv(left)
+            except (socket.timeout, TimeoutError, ssl.SSLError, OSError):
+                return None
+            if not chunk:
+                return rx.search(self.buf)
+            if chunk != b"\0":
+                self.buf += chunk
+
+    def stream_error(self, timeout=10):
+        m = self.read_until(rb"<stream:error>\s*<([a-z-]+)\s+xmlns=['\"]" +
+                            re.escape(NS_ERR.encode()), timeout)
+        return m.group(1).decode() if m else None
+
+    def closed(self, timeout=5):
+        """True once the peer has ended the stream (</stream:stream>) and the connection."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = self._recv(max(0.05, deadline - time.monotonic()))
+            except (socket.timeout, TimeoutError):
+                return False
+            except (ssl.SSLError, OSError):
+                return b"</stream:stream>" in self.buf
+            if not chunk:
+                return b"</stream:stream>" in self.buf
+            if chunk != b"\0":
+                self.buf += chunk
+        return False
+
+    def starttls(self, ctx, server_hostname):
+        self.send(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        if not self.read_until(rb"<proceed[^>]*/>"):
+            raise RuntimeError("no <proceed/>: " + self.buf.decode(errors="replace"))
+        self.wrap(ctx, server_hostname)
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def client_ctx(certs, name=None, ca=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if name:
+        ctx.load_cert_chain(certs.pem(name), certs.key(name))
+    return ctx
+
+
+def sasl_external(raw, t, frm, to, cert, restart=True):
+    """Open a stream from frm to to on the edge's partner port, STARTTLS with cert, SASL EXTERNAL
+    and (restart) the new stream; returns after the features of the authenticated stream, or
+    after <success/> without restart (None on failure)."""
+    raw.send(header(frm, to))
+    if not raw.read_until(rb"</stream:features>"):
+        return None
+    raw.starttls(client_ctx(t.certs, cert), to)
+    raw.send(header(frm, to))
+    if not raw.read_until(rb"</stream:features>"):
+        return None
+    if b"EXTERNAL" not in raw.buf:
+        return None
+    raw.send(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>" +
+             base64.b64encode(frm.encode()) + b"</auth>")
+    m = raw.read_until(rb"<success[^>]*/>|<success[^>]*>.*?</success>")
+    if not m or not restart:
+        return m
+    raw.buf = b""
+    raw.send(header(frm, to))
+    return raw.read_until(rb"</stream:features>")
+
+
+def refusal(t, what, data, want, tls=None, frm=None, to=None, port=None):
+    raw = Raw(port or t.edge_ext)
+    try:
+        if tls:
+            raw.send(header(frm, to))
+            raw.read_until(rb"</stream:features>")
+            raw.starttls(client_ctx(t.certs, tls), to)
+        raw.send(data)
+        got = raw.stream_error()
+        ok = got in want if isinstance(want, (list, tuple)) else got == want
+        check(ok, f"{what}: <{want}/> (got {got})")
+        check(raw.closed(), f"{what}: stream and connection closed after the error")
+    finally:
+        raw.close()
+
+
+def refusals(t):
+    refusal(t, "unknown host", header("fabrikam.test", "unknown.test"), "host-unknown")
+    refusal(t, "partner not allowed", header("tailspin.test", "contoso.test"), "policy-violation")
+    refusal(t, "blocked partner (allowed and blocked: the block wins)",
+            header("evil.test", "contoso.test"), "policy-violation")
+    refusal(t, "certificate from an untrusted CA (fabrikam.test requires SASL EXTERNAL)",
+            header("fabrikam.test", "contoso.test"), "not-authorized", tls="rogue-fabrikam",
+            frm="fabrikam.test", to="contoso.test")
+    # from-domain spoofing on a stream authenticated for fabrikam.test
+    raw = Raw(t.edge_ext)
+    try:
+        ok = sasl_external(raw, t, "fabrikam.test", "contoso.test", "fabrikam")
+        check(ok is not None, "raw partner: STARTTLS + SASL EXTERNAL as fabrikam.test")
+        raw.send(b"<message from='mallory@evil.test' to='alice@contoso.test' type='chat'>"
+                 b"<body>spoofed</body></message>")
+        got = raw.stream_error()
+        check(got == "invalid-from", f"from-domain spoofing: <invalid-from/> (got {got})")
+        check(raw.closed(), "from-domain spoofing: stream and connection closed")
+    finally:
+        raw.close()
+    # direct TLS (XEP-0368) on the partner port, ALPN xmpp-server
+    raw = Raw(t.edge_ext)
+    try:
+        ctx = client_ctx(t.certs, "fabrikam")
+        ctx.set_alpn_protocols(["xmpp-server"])
+        raw.wrap(ctx, "contoso.test")
+        check(raw.tls.selected_alpn_protocol() == "xmpp-server",
+              "direct TLS on the partner port negotiates ALPN xmpp-server")
+        raw.send(header("fabrikam.test", "contoso.test"))
+        m = raw.read_until(rb"</stream:features>")
+        check(m is not None and b"EXTERNAL" in raw.buf and b"starttls" not in raw.buf,
+              "direct TLS: features offer SASL EXTERNAL, no STARTTLS")
+        raw.send(b"</stream:stream>")
+        check(raw.closed(), "direct TLS: </stream:stream> answered and the connection closed")
+    finally:
+        raw.close()
+    # the gateway port: mutual TLS, and only the gateway's certificate
+    raw = Raw(t.edge_gw)
+    try:
+        raw.send(header("contoso.test", "fabrikam.test"))
+        raw.read_until(rb"</stream:features>")
+        try:
+            raw.starttls(client_ctx(t.certs, "rogue-gateway"), "fabrikam.test")
+            raw.send(header("contoso.test", "fabrikam.test"))
+            got = raw.read_until(rb"</stream:features>", timeout=5)
+            check(got is None, "gateway port: a certificate from an untrusted CA is refused")
+        except (ssl.SSLError, OSError, RuntimeError):
+            check(True, "gateway port: a certificate from an untrusted CA is refused")
+    finally:
+        raw.close()
+    refusal(t, "gateway port: a trusted certificate that is not the gateway's",
+            header("contoso.test", "fabrikam.test"), "not-authorized", tls="fabrikam",
+            frm="contoso.test", to="fabrikam.test", port=t.edge_gw)
+    refusal(t, "gateway port: a stream to a partner that is not allowed",
+            header("contoso.test", "tailspin.test"), "policy-violation", tls="gateway",
+            frm="contoso.test", to="tailspin.test", port=t.edge_gw)
+
+
+def corpus(t):
+    """Every hostile input of tests/corpus/xmpp/invalid on the partner port, each answered with
+    the stream error the corpus index names (capulet.example -> montague.example, plain TCP:
+    capulet.example is allowed without TLS)."""
+    index = {}
+    with open(os.path.join(CORPUS, "INDEX.tsv")) as f:
+        for line in f.read().splitlines()[1:]:
+            parts = line.split("\t")
+            if len(parts) >= 3 and parts[0].startswith("invalid/"):
+                index[parts[0]] = parts[2]
+    for path, expected in sorted(index.items()):
+        with open(os.path.join(CORPUS, path), "rb") as f:
+            data = f.read()
+        name = os.path.basename(path)
+        wants = expected.replace("either:", "").split("|")
+        raw = Raw(t.edge_ext)
+        try:
+            if not name.startswith(("auth-01", "host-01")):
+                # judged on an authenticated stream (else an unauthenticated stanza is refused
+                # with <not-authorized/> before its defect is read): SASL EXTERNAL first, then
+                # the file, whose header is the restarted stream's
+                ok = sasl_external(raw, t, "capulet.example", "montague.example", "capulet",
+                                   restart=False)
+                if not check(ok is not None, f"corpus {name}: authenticated first"):
+                    continue
+                raw.buf = b""
+            raw.send(data)
+            if name.startswith("wf-12"):
+                raw.end_input()  # the CDATA never ends: end of input
+            if expected.startswith("dialback-error:"):
+                cond = expected.split(":", 1)[1]
+                m = raw.read_until(rb"<db:result[^>]*type=['\"]error['\"].*?</db:result>")
+                check(m is not None and cond.encode() in m.group(0),
+                      f"corpus {name}: db:result type='error' <{cond}/>, stream kept")
+                continue
+            got = raw.stream_error()
+            cond_ok = any(w == f"stream-error:{got}" for w in wants)
+            check(cond_ok, f"corpus {name}: {expected} (got {got})")
+        except (OSError, ssl.SSLError) as e:
+            check(False, f"corpus {name}: {e!r}")
+        finally:
+            raw.close()
+
+
+def reload_lists(t):
+    with open(t.allow, "a") as f:
+        f.write("tailspin.test\n")
+    os.kill(t.edge.pid, signal.SIGHUP)
+    ok = t.edge.wait_log(r"xmpp partner lists reloaded", timeout=5)
+    check(ok is not None, "SIGHUP reloads the partner lists")
+    raw = Raw(t.edge_ext)
+    try:
+        raw.send(header("tailspin.test", "contoso.test"))
+        m = raw.read_until(rb"</stream:features>|<stream:error>")
+        check(m is not None and m.group(0) == b"</stream:features>",
+              "after the reload tailspin.test gets its features, not a refusal")
+    finally:
+        raw.close()
+    with open(t.block, "a") as f:
+        f.write("*.blocked.test\n")
+    with open(t.allow, "a") as f:
+        f.write("this is not a domain!\n")
+    since = len(t.edge.log_text())
+    os.kill(t.edge.pid, signal.SIGHUP)
+    m = t.edge.wait_log(r"xmpp partner lists not reloaded.*partners.allow:\d+", timeout=5,
+                        since=since)
+    check(m is not None, "a list with an error is not loaded; the message names file:line")
+
+
+def main():
+    if not EDGE:
+        print("usage: test_xmpp_federation.py EDGEPROXY [SRCDIR]")
+        return 2
+    work = peers.workdir("edge-xmpp-")
+    t = None
+    try:
+        t = setup(work)
+        asyncio.run(asyncio.wait_for(messaging(t), 150))
+        log = t.edge.log_text()
+        check(re.search(r"fabrikam.test -> contoso.test authenticated \(SASL EXTERNAL", log),
+              "edge log: fabrikam.test authenticated by SASL EXTERNAL (inbound)")
+        check(re.search(r"contoso.test -> fabrikam.test authenticated \(SASL EXTERNAL", log),
+              "edge log: the edge authenticated to fabrikam.test by SASL EXTERNAL")
+        check(re.search(r"northwind.test -> contoso.test authenticated \(dialback", log),
+              "edge log: northwind.test authenticated by dialback (inbound)")
+        check(re.search(r"contoso.test -> northwind.test authenticated \(dialback", log),
+              "edge log: the edge authenticated to northwind.test by dialback")
+        check(re.search(r"fabrikam.test -> contoso.test authenticated \(dialback", log),
+              "edge log: the gateway accepted the edge's stream for fabrikam.test by dialback")
+        refusals(t)
+        corpus(t)
+        reload_lists(t)
+        rc = peers.stop(t.edge, grace=8)
+        check(rc == 0, f"edge exits 0 on SIGTERM (got {rc})")
+        log = t.edge.log_text()
+        check("ERROR: AddressSanitizer" not in log and "runtime error" not in log,
+              "no sanitizer report in the edge's log")
+    except Exception as e:  # noqa: BLE001
+        check(False, f"unexpected {e!r}")
+        import traceback
+        traceback.print_exc()
+    finally:
+        if failures:
+            peers.dump_logs(n=6000)
+        peers.stop_all()
+        work.cleanup(keep=KEEP or bool(failures))
+    print(f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
