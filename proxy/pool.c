@@ -217,13 +217,13 @@ static void probe_send(edge_t *e, edge_member_t *m)
                      "Max-Forwards: 70\r\n"
                      "From: <sip:%s@%s>;tag=probe%x\r\n"
                      "To: <sip:%s:%d>\r\n"
-                     "Call-ID: probe-%s-%d-%x\r\n"
+                     "Call-ID: probe-%s-%d-%x-%x\r\n"
                      "CSeq: %u OPTIONS\r\n"
                      "User-Agent: edgeproxy\r\n"
                      "Content-Length: 0\r\n\r\n",
                      m->hop->host, m->hop->port, e->int_host, e->int_port, (unsigned)m->idx,
                      m->probe_seq, c->node.id, c->node.external_fqdn, m->probe_seq, m->hop->host,
-                     m->hop->port, c->node.id, m->idx, e->probe_tag, m->probe_seq);
+                     m->hop->port, c->node.id, m->idx, e->probe_tag, m->probe_seq, m->probe_seq);
     struct iovec iov = {req, (size_t)n};
     EDGE_COUNT(&e->m, pool_probes);
     m->probe_outstanding = 1;

@@ -641,7 +641,21 @@ static int build_inward(edge_conn_t *c, const char *base, const sip_msg_t *msg, 
         sip_edit_insert(&ed, msg->nhdrs, partner ? e->trust_partner : e->trust_remote,
                         partner ? e->trust_partner_len : e->trust_remote_len);
     }
-    return sip_edit_render(&ed, iov, EDGE_IOV_MAX, &total);
+    int n = sip_edit_render(&ed, iov, EDGE_IOV_MAX, &total);
+    /* the rewritten Max-Forwards digits live in ed, on this stack: a transaction resends these
+     * iovecs later (failover, a member still connecting), so they move into the arena */
+    for (int i = 0; i < n; i++) {
+        const char *b = iov[i].iov_base;
+        if (b >= ed.mf_digits && b < ed.mf_digits + sizeof ed.mf_digits) {
+            size_t mat = a->used;
+            arena_put(a, b, iov[i].iov_len);
+            const char *moved = arena_end(a, mat, &len);
+            if (!moved)
+                return -1;
+            iov[i].iov_base = (void *)moved;
+        }
+    }
+    return n;
 }
 
 /* The brute-force guard's key for a source address: "s:" and the address. */
@@ -1066,6 +1080,27 @@ static void request_internal(edge_conn_t *c, const char *base, sip_msg_t *msg)
     arena_put(&a, "\r\n", 2);
     const char *via = arena_end(&a, 0, &len);
     add_line(&ed, msg->first[SIP_HDR_VIA], via, len);
+    const sip_hdr_t *to = sip_msg_header_find(msg, SIP_HDR_TO);
+    sip_naddr_t tna;
+    if (msg->method_id != SIP_METHOD_REGISTER && msg->method_id != SIP_METHOD_ACK &&
+        !(to && sip_naddr_parse(to->value, &tna) == 0 && tna.has_tag)) {
+        /* a dialog from the inside: the same double Record-Route, outward FQDN on top, so the
+         * remote user's in-dialog requests and the inside's ACK and BYE both cross the edge */
+        size_t at = a.used;
+        arena_puts(&a, "Record-Route: ");
+        arena_puts(&a, e->rr_ext);
+        arena_puts(&a, "\r\nRecord-Route: <sip:");
+        arena_put(&a, out->token, EDGE_FLOW_TOKEN_LEN);
+        arena_put(&a, "@", 1);
+        arena_puts(&a, e->int_host);
+        arena_put(&a, ":", 1);
+        arena_u32(&a, (uint32_t)e->int_port);
+        arena_puts(&a, ";transport=tls;lr>\r\n");
+        size_t rlen;
+        const char *rr = arena_end(&a, at, &rlen);
+        int rri = msg->first[SIP_HDR_RECORD_ROUTE];
+        add_line(&ed, rri >= 0 ? rri : msg->first[SIP_HDR_VIA], rr, rlen);
+    }
     if (sip_edit_max_forwards(&ed) < 0) {
         EDGE_COUNT(&e->m, sip_too_many_hops);
         reply(c, msg, 483, "Too Many Hops", NULL);

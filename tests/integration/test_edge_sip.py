@@ -393,6 +393,10 @@ def run_checks(ports, certs, dirA, dirB, edge, work):
               got is not None and got.method == "INVITE", repr(got))
         if got:
             vias = hdrs(got, "Via")
+            rr = hdrs(got, "Record-Route")
+            check("incoming INVITE: the edge record-routes outward FQDN above its token URI",
+                  len(rr) == 2 and rr[0] == f"<sip:edge.example.test:{ports['ext']};transport=tls;lr>"
+                  and rr[1] == f"<sip:{token}@127.0.0.1:{ports['int']};transport=tls;lr>", rr)
             check("incoming INVITE: our external Via on top, Route popped, trust data kept in",
                   vias[0].startswith(f"SIP/2.0/TLS edge.example.test:{ports['ext']};branch=")
                   and not hdrs(got, "Route") and not hdrs(got, "ms-edge-proxy-message-trust"),
@@ -515,6 +519,11 @@ def run_checks(ports, certs, dirA, dirB, edge, work):
     check("503 from one member: retried on the next, client gets 200",
           r is not None and r.status == 200 and "director-B" in (r.header("Server") or ""),
           repr(r))
+    again = dirB.got(lambda m: m.header("Call-ID") == busy.header("Call-ID"), 2)
+    check("the retried request carries the same edits (Max-Forwards 69, our Via)",
+          again is not None and again[0].header("Max-Forwards") == "69"
+          and hdrs(again[0], "Via")[0].startswith("SIP/2.0/TLS 127.0.0.1:"),
+          again[0].header("Max-Forwards") if again else None)
 
     # ---------------------------------------------------------------- brute force
     c3 = client(ports, certs, source="127.0.0.9")
