@@ -32,6 +32,7 @@ API (each function and class below has its own docstring):
     group_pids(pgid)                 PIDs of every live process in that process group
     proc_cpu_seconds(pids)           utime+stime (all threads) summed over pids, in seconds
     handle_cpu_seconds(handle)       the same for every process the handle owns
+    proc_wait_seconds(pids)          time runnable but waiting for a CPU (schedstat), seconds
     pin(pid_or_cmd, core)            taskset: an int pins that PID (all its threads) and returns
                                      it; a list returns the command prefixed with taskset -c
 
@@ -379,6 +380,25 @@ def proc_cpu_seconds(pids):
 
 def handle_cpu_seconds(h):
     return proc_cpu_seconds(h.pids())
+
+
+def proc_wait_seconds(pids):
+    """Time the threads of pids spent runnable but waiting for a CPU (the second field of
+    /proc/PID/task/TID/schedstat), summed, in seconds: on a pinned process, how much its core
+    was taken by others (or by its own other threads and processes)."""
+    total = 0
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    return total / 1e9
 
 
 def pin(pid_or_cmd, core):
