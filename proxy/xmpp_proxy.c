@@ -45,6 +45,7 @@
 #define XP_MAX_PAIRS     XMPP_S2S_DEFAULT_MAX_PAIRS
 #define XP_BUF_MAX       (XMPP_DEFAULT_MAX_STANZA + 64 * 1024)
 #define XP_WRITE_QUEUE   (8u << 20)
+#define XP_HIGH_WATER    (1u << 20) /* a target queue above this pauses its sources */
 #define XP_STOP_GRACE_MS 1500
 #define XP_RETRY_MS      5000
 #define XP_MAX_DOMAINS   16
@@ -116,6 +117,8 @@ struct xconn {
     uint8_t final;        /* no further attempts */
     uint8_t dirty;        /* on the write-gathering list */
     uint8_t have_popts;
+    uint8_t paused;      /* reading stopped until the stream blocked_on has drained */
+    uint32_t blocked_on; /* id of that stream */
     edge_xmpp_partner_t popts;
     xmpp_reader_t *rd;
     xmpp_s2s_t *m;
@@ -553,6 +556,13 @@ static void deliver(xconn_t *c, const xmpp_s2s_action_t *a)
         t->iov[t->niov].iov_base = (void *)p;
         t->iov[t->niov].iov_len = n;
         t->niov++;
+        if (!c->paused && tls_stream_write_queue_size(t->s) > XP_HIGH_WATER) {
+            /* the target is slower than this source: stop reading it until the target drains
+             * (what was read already still goes through) */
+            c->paused = 1;
+            c->blocked_on = t->id;
+            tls_stream_read_pause(c->s);
+        }
         if (!t->dirty) {
             t->dirty = 1;
             t->dirty_next = xp->dirty;
@@ -1102,9 +1112,12 @@ static void conn_free(xconn_t *c)
 }
 
 /* The connection is gone for good: its route looks for another, verifications fail. */
+static void resume_waiters(xconn_t *t);
+
 static void conn_final(xconn_t *c)
 {
     edge_xmpp_t *xp = c->xp;
+    resume_waiters(c);
     xroute_t *r = c->route;
     if (r && r->conn == c) {
         r->conn = NULL;
@@ -1146,7 +1159,24 @@ static void on_close(tls_stream_t *s)
     conn_final(c);
 }
 
-static const tls_stream_cbs_t xc_cbs = {on_handshake, on_alloc, on_read, NULL, on_close};
+/* A stream that had too much queued has written it all: its sources read again. */
+static void resume_waiters(xconn_t *t)
+{
+    for (xconn_t *x = t->xp->conns; x; x = x->next) {
+        if (x->paused && x->blocked_on == t->id) {
+            x->paused = 0;
+            if (x->s)
+                tls_stream_read_resume(x->s);
+        }
+    }
+}
+
+static void on_drain(tls_stream_t *s)
+{
+    resume_waiters(s->data);
+}
+
+static const tls_stream_cbs_t xc_cbs = {on_handshake, on_alloc, on_read, on_drain, on_close};
 
 /* ---------------------------------------------------------------- outgoing */
 

@@ -176,6 +176,14 @@ int tls_stream_write(tls_stream_t *s, const struct iovec *iov, size_t iovcnt);
 /* Bytes queued toward the kernel: the relay pauses its other side above a high-water mark. */
 size_t tls_stream_write_queue_size(const tls_stream_t *s);
 
+/*
+ * Flow control for relays: stop reading from the socket (what was already read is still
+ * delivered), and start again (no effect once the stream has ended or failed). 0 or a libuv
+ * error.
+ */
+int tls_stream_read_pause(tls_stream_t *s);
+int tls_stream_read_resume(tls_stream_t *s);
+
 /* Send close_notify (once) and then end the TCP stream for writing; reading goes on. */
 int tls_stream_shutdown(tls_stream_t *s);
 

@@ -270,6 +270,25 @@ size_t tls_stream_write_queue_size(const tls_stream_t *s)
 
 /* ---------------------------------------------------------------- reading */
 
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
+int tls_stream_read_pause(tls_stream_t *s)
+{
+    if (s->closing)
+        return TLS_E_STATE;
+    return uv_read_stop((uv_stream_t *)&s->tcp);
+}
+
+int tls_stream_read_resume(tls_stream_t *s)
+{
+    if (s->closing || s->peer_done ||
+        (s->state != ST_PLAIN && s->state != ST_HANDSHAKE && s->state != ST_OPEN &&
+         s->state != ST_SHUTDOWN))
+        return 0;
+    return uv_read_start((uv_stream_t *)&s->tcp, alloc_cb, read_cb);
+}
+
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)h;
