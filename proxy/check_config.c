@@ -8,6 +8,7 @@
 #include "check_config.h"
 #include "conf.h"
 #include "tls.h"
+#include "xmpp_policy.h"
 
 static int check_tls(const conf_t *c, char *err, size_t errlen)
 {
@@ -37,6 +38,17 @@ static int check_tls(const conf_t *c, char *err, size_t errlen)
             return -1;
         }
         tls_ctx_free(ctx);
+    }
+    for (size_t i = 0; i < c->nlisteners; i++) {
+        if (c->listeners[i].protocol == CONF_PROTO_SIP)
+            continue;
+        /* the XMPP partner lists: what the daemon would load (errors name FILE:LINE) */
+        edge_xmpp_policy_t *p =
+            edge_xmpp_policy_load(c->xmpp.allow_file, c->xmpp.block_file, err, errlen);
+        if (!p)
+            return -1;
+        edge_xmpp_policy_free(p);
+        break;
     }
     return 0;
 }

@@ -114,7 +114,7 @@ static int parse_list(list_t *l, const char *text, const char *name, int allow, 
         for (char *c = w; *c; c++)
             *c = (char)tolower((unsigned char)*c);
         size_t wl = strlen(w);
-        if (wl > 1 && w[wl - 1] == '.')
+        if (wl > 1 && w[wl - 1] == '.' && strcmp(w, "*.") != 0)
             w[--wl] = '\0';
         if (!name_ok(w)) {
             snprintf(err, errlen, "%s:%d: '%s' is not a domain, *.domain or *", name, lineno, w);
@@ -263,10 +263,7 @@ edge_xmpp_verdict_t edge_xmpp_policy_check(const edge_xmpp_policy_t *p, const ch
     for (size_t i = 0; i < n; i++)
         d[i] = (char)tolower((unsigned char)domain[i]);
     d[n] = '\0';
-    const entry_t *b = match(&p->block, d);
-    if (b && strcmp(b->name, "*") != 0)
-        return EDGE_XMPP_BLOCKED;
-    if (b) /* "*" on the block list: nobody */
+    if (match(&p->block, d)) /* a block always wins ("*" there blocks everyone) */
         return EDGE_XMPP_BLOCKED;
     const entry_t *a = match(&p->allow, d);
     if (!a)

@@ -34,6 +34,7 @@
 #include "dns.h"
 #include "edge.h"
 #include "log.h"
+#include "proxy_proto.h"
 #include "s2s.h"
 #include "xmpp.h"
 #include "xmpp_policy.h"
@@ -104,6 +105,7 @@ struct xconn {
     uint32_t id;
     uint8_t kind;
     uint8_t detect;       /* accepted, first byte not seen: direct TLS or plain? */
+    uint8_t proxy_hdr;    /* a PROXY protocol header from the HLB comes first */
     uint8_t direct;       /* this attempt runs TLS from the first byte */
     uint8_t tls_pending;  /* 1 server, 2 client: start once the reader has stopped */
     uint8_t restart;      /* SASL success: reset the reader and go on */
@@ -985,6 +987,26 @@ static void on_alloc(tls_stream_t *s, size_t suggested, uv_buf_t *out)
 static void detect(xconn_t *c)
 {
     edge_buf_t *b = c->buf;
+    if (c->proxy_hdr) { /* the HLB's PROXY header: the real partner address, then the stream */
+        char ip[EDGE_PROXY_IP_LEN] = "";
+        uint16_t port = c->port;
+        int used = edge_proxy_proto_parse(b->data, b->len, ip, &port);
+        if (used < 0 || (used == 0 && b->len > 536)) {
+            conn_abort(c, "bad PROXY protocol header");
+            return;
+        }
+        if (used == 0)
+            return;
+        if (ip[0]) {
+            snprintf(c->ip, sizeof c->ip, "%s", ip);
+            c->port = port;
+        }
+        c->proxy_hdr = 0;
+        memmove(b->data, b->data + used, b->len - (size_t)used);
+        b->len -= (uint32_t)used;
+        if (b->len == 0)
+            return;
+    }
     c->detect = 0;
     c->direct = (unsigned char)b->data[0] == 0x16;
     if (machine_new(c) < 0 || reader_new(c) < 0) {
@@ -1392,6 +1414,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     c->l = l;
     c->detect = 1;
+    c->proxy_hdr = (uint8_t)l->lc->proxy_protocol;
     snprintf(c->dom, sizeof c->dom, "unknown.invalid"); /* gateway-in: set by the header */
     cfg_init(c);
     if (uv_accept(server, (uv_stream_t *)&s->tcp) < 0) {

@@ -578,6 +578,89 @@ def corpus(t):
             raw.close()
 
 
+def addressing(t):
+    """Stanzas the machines refuse on authenticated streams: to a domain that is not ours from a
+    partner; to another partner than the stream's from the gateway."""
+    raw = Raw(t.edge_ext)
+    try:
+        sasl_external(raw, t, "fabrikam.test", "contoso.test", "fabrikam")
+        raw.send(b"<message from='bob@fabrikam.test' to='someone@elsewhere.test' type='chat'>"
+                 b"<body>not for us</body></message>")
+        got = raw.stream_error()
+        check(got == "host-unknown", f"partner stanza to a domain not ours: <host-unknown/> "
+              f"(got {got})")
+    finally:
+        raw.close()
+    raw = Raw(t.edge_gw)
+    try:
+        frm, to = "contoso.test", "fabrikam.test"
+        raw.send(header(frm, to))
+        raw.read_until(rb"</stream:features>")
+        raw.starttls(client_ctx(t.certs, "gateway"), to)
+        raw.send(header(frm, to))
+        raw.read_until(rb"</stream:features>")
+        raw.send(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>" +
+                 base64.b64encode(frm.encode()) + b"</auth>")
+        ok = raw.read_until(rb"<success[^>]*/>|<success[^>]*>.*?</success>")
+        check(ok is not None, "raw gateway: SASL EXTERNAL as contoso.test on the gateway port")
+        raw.buf = b""
+        raw.send(header(frm, to))
+        raw.read_until(rb"</stream:features>")
+        raw.send(b"<message from='alice@contoso.test' to='carol@northwind.test' type='chat'>"
+                 b"<body>wrong stream</body></message>")
+        got = raw.stream_error()
+        check(got == "host-unknown", f"gateway stanza for another partner than the stream's: "
+              f"<host-unknown/> (got {got})")
+    finally:
+        raw.close()
+
+
+def timeouts_and_proxy(t):
+    """A second edge with short timers and the PROXY protocol on its partner listener: the real
+    partner address reaches the log, a whitespace keepalive goes out on a quiet stream, and a
+    stream that receives nothing ends with <connection-timeout/>."""
+    c = t.certs
+    ext, gw = peers.free_port(), peers.free_port()
+    conf = t.work.file("edge2.conf")
+    with open(t.edge_conf) as f:
+        text = f.read()
+    text = text.replace(f"{HOST}:{t.edge_ext}", f"{HOST}:{ext}").replace(
+        f"{HOST}:{t.edge_gw}", f"{HOST}:{gw}").replace(
+        "idle_timeout = 60s", "idle_timeout = 3s\nkeepalive = 1s").replace(
+        "protocol = xmpp-s2s\n", "protocol = xmpp-s2s\nproxy_protocol = yes\n").replace(
+        "id = edge1", "id = edge2")
+    with open(conf, "w") as f:
+        f.write(text)
+    e2 = peers.start([EDGE, "--config", conf], "edge2", t.work, ready=("port", HOST, gw),
+                     timeout=10)
+    raw = Raw(ext)
+    try:
+        raw.send(b"PROXY TCP4 198.51.100.7 127.0.0.1 40000 5269\r\n")
+        ok = sasl_external(raw, t, "fabrikam.test", "contoso.test", "fabrikam")
+        check(ok is not None, "PROXY protocol header, then STARTTLS + SASL EXTERNAL")
+        check(e2.wait_log(r"198\.51\.100\.7: fabrikam\.test -> contoso\.test authenticated",
+                          timeout=3) is not None, "the log names the partner's real address")
+        raw.buf = b""
+        t0 = time.monotonic()
+        m = raw.read_until(rb"^ +$", timeout=2.5)
+        check(m is not None, f"a whitespace keepalive on a quiet stream "
+              f"({time.monotonic() - t0:.1f} s)")
+        got = raw.stream_error(timeout=6)
+        check(got == "connection-timeout", f"no traffic for idle_timeout: <connection-timeout/> "
+              f"(got {got}, after {time.monotonic() - t0:.1f} s)")
+        check(raw.closed(), "connection-timeout: stream and connection closed")
+    finally:
+        raw.close()
+    raw = Raw(ext)
+    try:
+        raw.send(b"GET / HTTP/1.0\r\n\r\n")
+        check(raw.closed(timeout=3) or raw.buf == b"", "a bad PROXY header: the connection closes")
+    finally:
+        raw.close()
+    rc = peers.stop(e2, grace=8)
+    check(rc == 0, f"second edge exits 0 on SIGTERM (got {rc})")
+
+
 def reload_lists(t):
     with open(t.allow, "a") as f:
         f.write("tailspin.test\n")
@@ -624,7 +707,9 @@ def main():
         check(re.search(r"fabrikam.test -> contoso.test authenticated \(dialback", log),
               "edge log: the gateway accepted the edge's stream for fabrikam.test by dialback")
         refusals(t)
+        addressing(t)
         corpus(t)
+        timeouts_and_proxy(t)
         reload_lists(t)
         rc = peers.stop(t.edge, grace=8)
         check(rc == 0, f"edge exits 0 on SIGTERM (got {rc})")

@@ -142,6 +142,62 @@ static void test_errors_name_line_and_key(void **state)
     assert_non_null(strstr(err, "/nonexistent/edge.conf:0: cannot open"));
 }
 
+#define XMPP_LISTENERS                                                                             \
+    "[listener x]\naddress = 127.0.0.1:5269\nprotocol = xmpp-s2s\ncert = e.pem\nkey = e.key\n"     \
+    "ca = ca.pem\n"                                                                                \
+    "[listener g]\naddress = 127.0.0.1:23456\nside = internal\nprotocol = xmpp-gateway\n"          \
+    "cert = i.pem\nkey = i.key\nca = ca.pem\n"
+
+static void test_xmpp_section(void **state)
+{
+    char err[512];
+    (void)state;
+    if (conf_load_string(XMPP_LISTENERS "[xmpp]\ndomains = contoso.test, Fabrikam-2.test\n"
+                                        "gateway = 10.0.0.20:5269 gw2.contoso.local:5270\n"
+                                        "gateway_name = gateway.contoso.test\n"
+                                        "allow_file = /etc/p.allow\nidle_timeout = 5m\n"
+                                        "keepalive = 30s\ndialback = no\nmax_queue = 4m\n"
+                                        "dns_servers = 127.0.0.1:5353\n",
+                         "t.conf", &c, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(c.xmpp.domains, "contoso.test, Fabrikam-2.test");
+    assert_int_equal(c.xmpp.ngateways, 2);
+    assert_string_equal(c.xmpp.gateways[1].host, "gw2.contoso.local");
+    assert_int_equal(c.xmpp.gateways[1].port, 5270);
+    assert_string_equal(c.xmpp.gateway_name, "gateway.contoso.test");
+    assert_string_equal(c.xmpp.allow_file, "/etc/p.allow");
+    assert_int_equal(c.xmpp.idle_timeout_ms, 300000);
+    assert_int_equal(c.xmpp.keepalive_ms, 30000);
+    assert_int_equal(c.xmpp.dialback, 0);
+    assert_int_equal(c.xmpp.tls_required, 1); /* defaults */
+    assert_int_equal(c.xmpp.direct_tls, 1);
+    assert_int_equal(c.xmpp.connect_timeout_ms, 15000);
+    assert_int_equal(c.xmpp.max_queue, 4u << 20);
+    /* partners are asked for a certificate (SASL EXTERNAL); the gateway must present one */
+    assert_int_equal(c.listeners[0].client_cert, CONF_CLIENT_CERT_OPTIONAL);
+    assert_int_equal(c.listeners[1].client_cert, CONF_CLIENT_CERT_REQUIRED);
+    /* without an XMPP listener the section is not required */
+    assert_int_equal(conf_load_string(GOOD_LISTENER, "t.conf", &c, err, sizeof err), 0);
+
+    expect_error(XMPP_LISTENERS, "t.conf:0: [xmpp] domains: required");
+    expect_error(XMPP_LISTENERS "[xmpp]\ndomains = contoso.test\ngateway_name = g\n",
+                 "t.conf:15: [xmpp] gateway: required with an xmpp-s2s listener");
+    expect_error(XMPP_LISTENERS "[xmpp]\ndomains = contoso.test\ngateway = 10.0.0.1:1\n",
+                 "t.conf:15: [xmpp] gateway_name: required");
+    expect_error(XMPP_LISTENERS "[xmpp]\ndomains = contoso..test\n",
+                 "t.conf:15: [xmpp] domains: 'contoso..test' is not a domain name");
+    expect_error(XMPP_LISTENERS "[xmpp]\ngateway = 10.0.0.1\n",
+                 "t.conf:15: [xmpp] gateway: member '10.0.0.1' is not HOST:PORT");
+    expect_error(XMPP_LISTENERS "[xmpp]\nkeepalive = 1ms\n",
+                 "t.conf:15: [xmpp] keepalive: '1ms' is out of range");
+    expect_error(XMPP_LISTENERS "[xmpp]\ndomain = contoso.test\n",
+                 "t.conf:15: [xmpp] domain: unknown key");
+    expect_error("[listener x]\naddress = 127.0.0.1:5269\nprotocol = xmpp-s2s\ncert = e\n"
+                 "key = k\n[xmpp]\ndomains = contoso.test\ngateway = 10.0.0.1:1\n"
+                 "gateway_name = g\n",
+                 "an xmpp-s2s listener needs an xmpp-gateway listener too");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_errors_name_line_and_key),
+        cmocka_unit_test(test_xmpp_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
