@@ -135,12 +135,13 @@ struct xconn {
     edge_buf_t *buf;
     uint64_t boff; /* stream offset of buf->data[0] */
     uint64_t last_rx, last_tx, started;
+    uint64_t last_data; /* last write other than a keepalive: streams we only send on stay up */
     struct iovec iov[XP_IOV]; /* stanzas gathered for this stream during one read elsewhere */
     size_t niov;
     xconn_t *dirty_next;
     xroute_t *route;                /* originating for a route */
     xroute_t *rcache[XP_MAX_PAIRS]; /* receiving: pair index -> route */
-    xtarget_t targets[XP_MAX_TARGETS];
+    xtarget_t *targets;             /* outgoing: where to try, allocated by the first DNS answer */
     size_t ntargets, tnext;
     unsigned src_next;
     edge_dns_query_t *q;
@@ -259,7 +260,7 @@ static xconn_t *conn_new(edge_xmpp_t *xp, xc_kind_t kind)
     c->xp = xp;
     c->kind = (uint8_t)kind;
     c->id = ++xp->next_id;
-    c->started = c->last_rx = c->last_tx = now_ms(xp);
+    c->started = c->last_rx = c->last_tx = c->last_data = now_ms(xp);
     c->next = xp->conns;
     if (xp->conns)
         xp->conns->prev = c;
@@ -340,7 +341,7 @@ static int conn_write(xconn_t *c, const struct iovec *iov, size_t n)
         conn_abort(c, why);
         return -1;
     }
-    c->last_tx = now_ms(c->xp);
+    c->last_tx = c->last_data = now_ms(c->xp);
     return 0;
 }
 
@@ -1119,6 +1120,7 @@ static void conn_free(xconn_t *c)
     attempt_reset(c);
     if (c->q)
         edge_dns_cancel(c->q);
+    free(c->targets);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -1270,6 +1272,8 @@ static void add_target(xconn_t *c, const struct sockaddr_storage *a, const char 
                        uint16_t port, int direct)
 {
     if (c->ntargets >= XP_MAX_TARGETS)
+        return;
+    if (!c->targets && !(c->targets = calloc(XP_MAX_TARGETS, sizeof *c->targets)))
         return;
     xtarget_t *t = &c->targets[c->ntargets++];
     t->addr = *a;
@@ -1516,15 +1520,19 @@ static void on_tick(uv_timer_t *t)
         }
         if (!c->m || c->ended || !c->s || c->s->closing)
             continue;
-        if (now - c->last_rx > cx->idle_timeout_ms) {
+        /* idle: nothing received and nothing relayed (a stream we only send on is busy too) */
+        uint64_t active = c->last_rx > c->last_data ? c->last_rx : c->last_data;
+        if (now - active > cx->idle_timeout_ms) {
             edge_info("xmpp %u %s %s: idle for %llu ms", c->id, cname(c), c->ip,
-                      (unsigned long long)(now - c->last_rx));
+                      (unsigned long long)(now - active));
             c->final = 1;
             xmpp_s2s_timeout(c->m);
             drain(c);
         } else if (now - c->last_tx >= cx->keepalive_ms &&
                    xmpp_s2s_state(c->m) == XMPP_S2S_ST_OPEN) {
+            uint64_t data = c->last_data;
             conn_send(c, " ", 1); /* RFC 6120 4.6.1 whitespace keepalive */
+            c->last_data = data;
         }
     }
     for (xverify_t *v = xp->verifies, *next; v; v = next) {
