@@ -74,6 +74,20 @@ typedef struct {
     char host[XP_DOMAIN];
 } xtarget_t;
 
+/* A raw attribute value inside a queued stanza (offset from the stanza's first byte). */
+typedef struct {
+    uint32_t off, len;
+    uint8_t present, escaped;
+} xqattr_t;
+
+/* What a queued stanza needs to be bounced with a stanza error if its stream never comes. */
+typedef struct {
+    uint32_t off, len; /* in the route's queue */
+    uint8_t bounce;    /* message or iq get/set: an error goes back to the sender */
+    uint8_t iq;
+    xqattr_t from, to, id;
+} xqitem_t;
+
 struct xroute {
     xroute_t *next;
     uint8_t internal; /* toward the gateway (else toward a partner) */
@@ -81,6 +95,8 @@ struct xroute {
     xconn_t *conn;
     char *q; /* stanzas waiting for the stream, copied */
     size_t qlen, qcap;
+    xqitem_t *items; /* one per queued stanza */
+    size_t nitems, itemcap;
     uint64_t retry_at, queued_since;
     uint64_t dropped;
     char from[XP_DOMAIN], to[XP_DOMAIN];
@@ -139,6 +155,7 @@ struct xconn {
     struct iovec iov[XP_IOV]; /* stanzas gathered for this stream during one read elsewhere */
     size_t niov;
     xconn_t *dirty_next;
+    const xmpp_event_t *cur_ev;     /* the reader event being handled (bounce records) */
     xroute_t *route;                /* originating for a route */
     xroute_t *rcache[XP_MAX_PAIRS]; /* receiving: pair index -> route */
     xtarget_t *targets;             /* outgoing: where to try, allocated by the first DNS answer */
@@ -479,18 +496,120 @@ static xroute_t *route_get(edge_xmpp_t *xp, int internal, const char *from, cons
     return r;
 }
 
-static void route_drop_queue(edge_xmpp_t *xp, xroute_t *r, const char *why)
+static void route_queue(edge_xmpp_t *xp, xroute_t *r, const char *p, size_t n,
+                        const xqitem_t *meta);
+
+/* The bare domain of a JID (RFC 7622: after '@', before '/'), lower case, into out. */
+static int jid_domain(const char *jid, size_t n, char *out, size_t cap)
+{
+    const char *slash = memchr(jid, '/', n);
+    if (slash)
+        n = (size_t)(slash - jid);
+    const char *at = memchr(jid, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - jid);
+        jid = at + 1;
+    }
+    if (n == 0 || n >= cap)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)jid[i]);
+    out[n] = '\0';
+    return 0;
+}
+
+/* An attribute of a queued stanza, decoded, into out (NUL-terminated); its length or -1. */
+static int qattr(const char *stanza, const xqattr_t *a, char *out, size_t cap)
+{
+    if (!a->present || a->len >= cap)
+        return -1;
+    size_t n = a->len;
+    if (a->escaped) {
+        n = xmpp_attr_unescape((xmpp_slice_t){stanza + a->off, a->len}, out, cap - 1);
+        if (n == (size_t)-1)
+            return -1;
+    } else {
+        memcpy(out, stanza + a->off, n);
+    }
+    out[n] = '\0';
+    return (int)n;
+}
+
+static size_t put_escaped(char *out, size_t at, size_t cap, const char *v)
+{
+    for (; *v && at + 6 < cap; v++) {
+        const char *e = *v == '&' ? "&amp;" : *v == '<' ? "&lt;" : *v == '\'' ? "&apos;" : NULL;
+        if (e) {
+            memcpy(out + at, e, strlen(e));
+            at += strlen(e);
+        } else {
+            out[at++] = *v;
+        }
+    }
+    return at;
+}
+
+/*
+ * The stanzas queued on r will never go: each message and iq request goes back to its sender
+ * as a stanza error (RFC 6120 8.3) with condition cond, over the route the other way. Errors,
+ * results and presences are only dropped (Prosody does the same).
+ */
+static void route_bounce(edge_xmpp_t *xp, xroute_t *r, const char *cond, const char *why)
 {
     if (!r->qlen)
         return;
-    edge_warn("xmpp route %s -> %s: %zu queued bytes dropped: %s", r->from, r->to, r->qlen, why);
-    xp->n.dropped++;
-    free(r->q);
+    edge_warn("xmpp route %s -> %s: %zu queued stanza(s) not delivered: %s", r->from, r->to,
+              r->nitems, why);
+    char *q = r->q;
+    xqitem_t *items = r->items;
+    size_t nitems = r->nitems;
     r->q = NULL;
-    r->qlen = r->qcap = 0;
+    r->items = NULL;
+    r->qlen = r->qcap = r->nitems = r->itemcap = 0;
+    int wait = strcmp(cond, "remote-server-timeout") == 0;
+    for (size_t i = 0; i < nitems; i++) {
+        const xqitem_t *it = &items[i];
+        const char *st = q + it->off;
+        char from[XMPP_S2S_MAX_DOMAIN * 3 + 8], to[sizeof from], id[512];
+        char fdom[XP_DOMAIN], tdom[XP_DOMAIN], out[sizeof from * 2 + sizeof id + 400];
+        xp->n.dropped++;
+        if (!it->bounce || qattr(st, &it->from, from, sizeof from) < 0 ||
+            qattr(st, &it->to, to, sizeof to) < 0 ||
+            jid_domain(from, strlen(from), fdom, sizeof fdom) < 0 ||
+            jid_domain(to, strlen(to), tdom, sizeof tdom) < 0)
+            continue;
+        int has_id = qattr(st, &it->id, id, sizeof id) >= 0;
+        const char *name = it->iq ? "iq" : "message";
+        size_t n = (size_t)snprintf(out, sizeof out, "<%s from='", name);
+        n = put_escaped(out, n, sizeof out, to);
+        n += (size_t)snprintf(out + n, sizeof out - n, "' to='");
+        n = put_escaped(out, n, sizeof out, from);
+        if (has_id) {
+            n += (size_t)snprintf(out + n, sizeof out - n, "' id='");
+            n = put_escaped(out, n, sizeof out, id);
+        }
+        n += (size_t)snprintf(out + n, sizeof out - n,
+                              "' type='error'><error type='%s'><%s "
+                              "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></%s>",
+                              wait ? "wait" : "cancel", cond, name);
+        if (n >= sizeof out)
+            continue;
+        xroute_t *back = route_get(xp, !r->internal, tdom, fdom);
+        if (!back || back == r)
+            continue;
+        if (back->ready && back->conn && back->conn->s && !back->conn->ended) {
+            struct iovec v = {out, n};
+            flush_iov(back->conn);
+            conn_write(back->conn, &v, 1);
+        } else {
+            route_queue(xp, back, out, n, NULL); /* no bounce of a bounce */
+        }
+    }
+    free(q);
+    free(items);
 }
 
-static void route_queue(edge_xmpp_t *xp, xroute_t *r, const char *p, size_t n)
+static void route_queue(edge_xmpp_t *xp, xroute_t *r, const char *p, size_t n, const xqitem_t *meta)
 {
     uint64_t now = now_ms(xp);
     if (r->qlen + n > xp->cx->max_queue) {
@@ -512,6 +631,23 @@ static void route_queue(edge_xmpp_t *xp, xroute_t *r, const char *p, size_t n)
         r->q = q;
         r->qcap = cap;
     }
+    if (r->nitems == r->itemcap) {
+        size_t cap = r->itemcap ? r->itemcap * 2 : 16;
+        xqitem_t *items = realloc(r->items, cap * sizeof *items);
+        if (!items) {
+            xp->n.dropped++;
+            return;
+        }
+        r->items = items;
+        r->itemcap = cap;
+    }
+    xqitem_t *it = &r->items[r->nitems++];
+    if (meta)
+        *it = *meta;
+    else
+        memset(it, 0, sizeof *it);
+    it->off = (uint32_t)r->qlen;
+    it->len = (uint32_t)n;
     if (!r->qlen)
         r->queued_since = now;
     memcpy(r->q + r->qlen, p, n);
@@ -528,8 +664,10 @@ static void route_flush(xroute_t *r)
     struct iovec v = {r->q, r->qlen};
     conn_write(r->conn, &v, 1);
     free(r->q);
+    free(r->items);
     r->q = NULL;
-    r->qlen = r->qcap = 0;
+    r->items = NULL;
+    r->qlen = r->qcap = r->nitems = r->itemcap = 0;
 }
 
 /* A stanza the machine of c let through for its pair: to the stream of the route. */
@@ -573,7 +711,30 @@ static void deliver(xconn_t *c, const xmpp_s2s_action_t *a)
         }
         return;
     }
-    route_queue(xp, r, p, n);
+    /* the stream is not there yet: a copy waits, with what a bounce would need */
+    xqitem_t meta;
+    memset(&meta, 0, sizeof meta);
+    const xmpp_event_t *ev = c->cur_ev;
+    if (ev && ev->kind == XMPP_EV_ELEMENT && ev->start == a->start && ev->elem) {
+        const xmpp_elem_t *el = ev->elem;
+        xmpp_slice_t type = xmpp_attr_slice(&el->type, c->buf->data, c->boff, c->buf->len);
+        int is_msg = el->name.len == 7 && memcmp(el->name.p, "message", 7) == 0;
+        meta.iq = el->name.len == 2 && memcmp(el->name.p, "iq", 2) == 0;
+        int err = type.p && type.len == 5 && memcmp(type.p, "error", 5) == 0;
+        int res = type.p && type.len == 6 && memcmp(type.p, "result", 6) == 0;
+        meta.bounce = (uint8_t)((is_msg || meta.iq) && !err && !res);
+        const xmpp_attr_t *src[3] = {&el->from, &el->to, &el->id};
+        xqattr_t *dst[3] = {&meta.from, &meta.to, &meta.id};
+        for (int i = 0; i < 3; i++) {
+            if (!src[i]->present || src[i]->off < a->start)
+                continue;
+            dst[i]->present = 1;
+            dst[i]->escaped = src[i]->escaped;
+            dst[i]->off = (uint32_t)(src[i]->off - a->start);
+            dst[i]->len = (uint32_t)src[i]->len;
+        }
+    }
+    route_queue(xp, r, p, n, &meta);
 }
 
 /* ---------------------------------------------------------------- dialback verification */
@@ -753,7 +914,7 @@ static void pair_failed(xconn_t *c, const xmpp_s2s_action_t *a)
         dom_eq(r->to, a->to)) {
         r->ready = 0;
         r->retry_at = now_ms(c->xp) + XP_RETRY_MS;
-        route_drop_queue(c->xp, r, "the partner did not authenticate us");
+        route_bounce(c->xp, r, "remote-server-not-found", "the far side did not authenticate us");
         c->final = 1;
         xmpp_s2s_close(c->m); /* nothing else on this stream */
     }
@@ -871,7 +1032,9 @@ static int on_event(void *ud, const xmpp_event_t *ev)
         }
     }
     int stop = xmpp_s2s_feed(c->m, ev, c->buf->data, c->boff, c->buf->len);
+    c->cur_ev = ev;
     drain(c);
+    c->cur_ev = NULL;
     if (!c->opened && xmpp_s2s_state(c->m) == XMPP_S2S_ST_OPEN)
         c->opened = 1;
     return stop || c->ended || c->tls_pending || c->restart;
@@ -1148,7 +1311,7 @@ static void conn_final(xconn_t *c)
         r->ready = 0;
         if (r->qlen && !c->opened) {
             r->retry_at = now_ms(xp) + XP_RETRY_MS;
-            route_drop_queue(xp, r, "the stream could not be established");
+            route_bounce(xp, r, "remote-server-not-found", "the stream could not be established");
         } else if (r->qlen && !xp->stopping) {
             route_connect(xp, r);
         }
@@ -1386,7 +1549,7 @@ static void route_connect(edge_xmpp_t *xp, xroute_t *r)
         edge_xmpp_verdict_t vd = verdict(xp, r->to, NULL);
         if (vd != EDGE_XMPP_ALLOWED) {
             r->retry_at = now_ms(xp) + XP_RETRY_MS;
-            route_drop_queue(xp, r, edge_xmpp_verdict_name(vd));
+            route_bounce(xp, r, "not-allowed", edge_xmpp_verdict_name(vd));
             return;
         }
     }
@@ -1544,7 +1707,7 @@ static void on_tick(uv_timer_t *t)
     }
     for (xroute_t *r = xp->routes; r; r = r->next) {
         if (r->qlen && !r->ready && now - r->queued_since > cx->connect_timeout_ms * 2)
-            route_drop_queue(xp, r, "no stream in time");
+            route_bounce(xp, r, "remote-server-timeout", "no stream in time");
     }
     flush_dirty(xp);
 }
@@ -1785,6 +1948,7 @@ void edge_xmpp_free(edge_t *e)
         xroute_t *r = xp->routes;
         xp->routes = r->next;
         free(r->q);
+        free(r->items);
         free(r);
     }
     while (xp->verifies)

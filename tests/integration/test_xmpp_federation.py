@@ -184,6 +184,7 @@ class Client(slixmpp.ClientXMPP):
         self.auto_subscribe = True
         self.add_event_handler("session_start", self._start)
         self.add_event_handler("message", self._message)
+        self.add_event_handler("message_error", self._message)
         self.add_event_handler("presence_subscribed", self._presence)
         self.add_event_handler("presence_available", self._presence)
         self.add_event_handler("presence_subscribe", self._presence)
@@ -194,7 +195,7 @@ class Client(slixmpp.ClientXMPP):
         self.ready.set()
 
     def _message(self, msg):
-        if msg["type"] in ("chat", "normal"):
+        if msg["type"] in ("chat", "normal", "error"):
             self.inbox.put_nowait(msg)
 
     def _presence(self, p):
@@ -661,6 +662,35 @@ def timeouts_and_proxy(t):
     check(rc == 0, f"second edge exits 0 on SIGTERM (got {rc})")
 
 
+async def bounce(t):
+    """A partner that is allowed but cannot be reached (tailspin.test has no DNS records in the
+    external view): alice's message comes back as a stanza error from tailspin.test."""
+    alice = Client("alice@contoso.test/b", "alicepw", t.gw_c2s, t.certs.ca)
+    alice.go()
+    try:
+        await asyncio.wait_for(alice.ready.wait(), 20)
+    except asyncio.TimeoutError:
+        check(False, "alice logged in again")
+        return
+    alice.send_message(mto="nobody@tailspin.test", mbody="anyone there?", mtype="chat")
+    deadline = time.monotonic() + 25
+    got = None
+    while time.monotonic() < deadline and got is None:
+        try:
+            m = await asyncio.wait_for(alice.inbox.get(), max(0.1, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            break
+        if m["type"] == "error" and m["from"].bare == "nobody@tailspin.test":
+            got = m
+    cond = got["error"]["condition"] if got is not None else None
+    check(cond == "remote-server-not-found",
+          f"a message to an unreachable partner bounces: <remote-server-not-found/> (got {cond})")
+    check(t.edge.wait_log(r"tailspin\.test: .*not delivered", timeout=1) is not None,
+          "edge log: the undelivered stanza is named with its pair")
+    alice.disconnect()
+    await asyncio.sleep(0.3)
+
+
 def reload_lists(t):
     with open(t.allow, "a") as f:
         f.write("tailspin.test\n")
@@ -711,6 +741,7 @@ def main():
         corpus(t)
         timeouts_and_proxy(t)
         reload_lists(t)
+        asyncio.run(asyncio.wait_for(bounce(t), 60))
         rc = peers.stop(t.edge, grace=8)
         check(rc == 0, f"edge exits 0 on SIGTERM (got {rc})")
         log = t.edge.log_text()
