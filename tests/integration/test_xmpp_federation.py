@@ -23,6 +23,8 @@ tests/corpus/xmpp/invalid/, and a SIGHUP reload of the lists. Every wait is boun
 """
 import asyncio
 import base64
+import hashlib
+import hmac
 import os
 import re
 import signal
@@ -30,6 +32,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 
 if __name__ == "__main__":
@@ -314,10 +317,11 @@ class Raw:
         if data:
             self.sock.sendall(data)
 
-    def wrap(self, ctx, server_hostname, timeout=10):
+    def wrap(self, ctx, server_hostname, timeout=10, server_side=False):
         """TLS from here on (after <proceed/>, or at once for direct TLS)."""
         self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self.tls = ctx.wrap_bio(self.incoming, self.outgoing, server_hostname=server_hostname)
+        self.tls = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server_side,
+                                server_hostname=None if server_side else server_hostname)
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -616,12 +620,60 @@ def addressing(t):
         raw.close()
 
 
+SECRET = "dialback secret of the test"
+VERBATIM = (b"<message  to=\"alice@contoso.test\"\n   from='bob@fabrikam.test/x' type='chat' "
+            b"id=\"v1\"><body>caf\xc3\xa9 &amp; &#x263A; <![CDATA[<raw> & ]]></body>"
+            b"<x xmlns='urn:test' a=\"1\"   b='&apos;'/></message>")
+
+
+def gateway_sink(t, lsock, result):
+    """The internal gateway, by hand: answers the edge's gateway-out stream (STARTTLS with the
+    gateway's certificate), checks its dialback key for fabrikam.test (XEP-0185 with the
+    configured secret), accepts it and keeps what arrives."""
+    try:
+        lsock.settimeout(15)
+        s, _ = lsock.accept()
+        raw = Raw.__new__(Raw)
+        raw.sock, raw.buf, raw.tls = s, b"", None
+        hdr = raw.read_until(rb"<stream:stream[^>]*>")
+        result["header"] = hdr.group(0) if hdr else None
+        raw.buf = b""
+        raw.send(header("contoso.test", "fabrikam.test").replace(b"' version=", b"' id='s1' version=")
+                 + b"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>"
+                 b"<required/></starttls></stream:features>")
+        raw.read_until(rb"<starttls[^>]*>")
+        raw.send(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(t.certs.pem("gateway"), t.certs.key("gateway"))
+        raw.wrap(ctx, None, server_side=True)
+        raw.buf = b""
+        raw.read_until(rb"<stream:stream[^>]*>")
+        raw.buf = b""
+        raw.send(header("contoso.test", "fabrikam.test").replace(b"' version=", b"' id='s2' version=")
+                 + b"<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/>"
+                 b"</dialback></stream:features>")
+        m = raw.read_until(rb"<db:result[^>]*>([0-9a-f]+)</db:result>")
+        want = hmac.new(hashlib.sha256(SECRET.encode()).hexdigest().encode(),
+                        b"contoso.test fabrikam.test s2", hashlib.sha256).hexdigest()
+        result["key_ok"] = bool(m) and m.group(1).decode() == want
+        raw.buf = b""
+        raw.send(b"<db:result from='contoso.test' to='fabrikam.test' type='valid'/>")
+        m = raw.read_until(re.escape(VERBATIM), timeout=10)
+        result["verbatim"] = m is not None
+        result["got"] = raw.buf[:600]
+        raw.close()
+    except Exception as e:  # noqa: BLE001
+        result["error"] = repr(e)
+
+
 def timeouts_and_proxy(t):
     """A second edge with short timers and the PROXY protocol on its partner listener: the real
     partner address reaches the log, a whitespace keepalive goes out on a quiet stream, and a
     stream that receives nothing ends with <connection-timeout/>."""
-    c = t.certs
     ext, gw = peers.free_port(), peers.free_port()
+    lsock = socket.socket()
+    lsock.bind((HOST, 0))
+    lsock.listen(4)
     conf = t.work.file("edge2.conf")
     with open(t.edge_conf) as f:
         text = f.read()
@@ -629,11 +681,34 @@ def timeouts_and_proxy(t):
         f"{HOST}:{t.edge_gw}", f"{HOST}:{gw}").replace(
         "idle_timeout = 60s", "idle_timeout = 3s\nkeepalive = 1s").replace(
         "protocol = xmpp-s2s\n", "protocol = xmpp-s2s\nproxy_protocol = yes\n").replace(
-        "id = edge1", "id = edge2")
+        "id = edge1", "id = edge2").replace(
+        f"gateway = {HOST}:{t.gw_s2s}",
+        f"gateway = {HOST}:{lsock.getsockname()[1]}\ndialback_secret = {SECRET}")
     with open(conf, "w") as f:
         f.write(text)
     e2 = peers.start([EDGE, "--config", conf], "edge2", t.work, ready=("port", HOST, gw),
                      timeout=10)
+    # a stanza written oddly (quotes, whitespace, references, CDATA) reaches the gateway as the
+    # very bytes the partner sent
+    result = {}
+    sink = threading.Thread(target=gateway_sink, args=(t, lsock, result), daemon=True)
+    sink.start()
+    raw = Raw(ext)
+    try:
+        raw.send(b"PROXY TCP4 198.51.100.8 127.0.0.1 40001 5269\r\n")
+        sasl_external(raw, t, "fabrikam.test", "contoso.test", "fabrikam")
+        raw.send(VERBATIM)
+        sink.join(timeout=20)
+    finally:
+        raw.close()
+        lsock.close()
+    check(result.get("header") is not None and b"from='fabrikam.test'" in result["header"] and
+          b"to='contoso.test'" in result["header"],
+          f"gateway-out: a stream from fabrikam.test to contoso.test ({result.get('header')})")
+    check(result.get("key_ok") is True, "gateway-out: the dialback key is XEP-0185's for the "
+          "configured secret")
+    check(result.get("verbatim") is True, "the stanza reaches the gateway byte for byte "
+          f"({result.get('error') or result.get('got')})")
     raw = Raw(ext)
     try:
         raw.send(b"PROXY TCP4 198.51.100.7 127.0.0.1 40000 5269\r\n")
@@ -736,6 +811,14 @@ def main():
               "edge log: the edge authenticated to northwind.test by dialback")
         check(re.search(r"fabrikam.test -> contoso.test authenticated \(dialback", log),
               "edge log: the gateway accepted the edge's stream for fabrikam.test by dialback")
+        check(re.search(r"partner-out fabrikam.test: connecting to xmpp.fabrikam.test "
+                        rf"\[127.0.0.1\]:{t.fab_direct} \(direct TLS\)", log),
+              "edge log: fabrikam.test reached by direct TLS (_xmpps-server, XEP-0368)")
+        check(re.search(r"partner-out northwind.test: connecting to xmpp.northwind.test "
+                        rf"\[127.0.0.1\]:{t.nw_s2s}$", log, re.M),
+              "edge log: northwind.test reached by STARTTLS (_xmpp-server)")
+        check(re.search(r"gateway-in 127.0.0.1: direct TLS", log),
+              "edge log: the gateway reached the edge by direct TLS for fabrikam.test")
         refusals(t)
         addressing(t)
         corpus(t)
