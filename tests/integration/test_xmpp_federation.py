@@ -718,7 +718,7 @@ def timeouts_and_proxy(t):
                           timeout=3) is not None, "the log names the partner's real address")
         raw.buf = b""
         t0 = time.monotonic()
-        m = raw.read_until(rb"^ +$", timeout=2.5)
+        m = raw.read_until(rb"^ +$", timeout=3.5)
         check(m is not None, f"a whitespace keepalive on a quiet stream "
               f"({time.monotonic() - t0:.1f} s)")
         got = raw.stream_error(timeout=6)
