@@ -433,6 +433,7 @@ static void on_signal(uv_signal_t *h, int signum)
     edge_t *e = h->data;
     if (signum == SIGUSR1) {
         edge_metrics_dump(&e->m, stderr);
+        edge_xmpp_dump(e, stderr);
         return;
     }
     if (signum == SIGHUP) {

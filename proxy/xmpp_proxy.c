@@ -1892,6 +1892,23 @@ static void on_stop_timer(uv_timer_t *t)
     xp->stop_timer.data = NULL;
 }
 
+void edge_xmpp_dump(edge_t *e, FILE *out)
+{
+    edge_xmpp_t *xp = e->xmpp;
+    if (!xp)
+        return;
+    fprintf(out,
+            "xmpp: stanzas_in=%llu stanzas_out=%llu queued=%llu dropped=%llu refused=%llu "
+            "pairs_sasl=%llu pairs_dialback=%llu verifications=%llu accepted=%llu dialed=%llu "
+            "streams=%zu\n",
+            (unsigned long long)xp->n.in_stanzas, (unsigned long long)xp->n.out_stanzas,
+            (unsigned long long)xp->n.queued, (unsigned long long)xp->n.dropped,
+            (unsigned long long)xp->n.refused, (unsigned long long)xp->n.pairs_sasl,
+            (unsigned long long)xp->n.pairs_dialback, (unsigned long long)xp->n.verifies,
+            (unsigned long long)xp->n.accepted, (unsigned long long)xp->n.dialed, xp->nconns);
+    fflush(out);
+}
+
 void edge_xmpp_stop(edge_t *e)
 {
     edge_xmpp_t *xp = e->xmpp;
@@ -1919,14 +1936,7 @@ void edge_xmpp_stop(edge_t *e)
         }
     }
     flush_dirty(xp);
-    edge_info("xmpp: %llu stanzas partner->gateway, %llu gateway->partner, %llu queued, %llu "
-              "dropped, %llu refusals, pairs %llu by SASL EXTERNAL and %llu by dialback, %llu "
-              "dialback verifications, %llu connections in, %llu out",
-              (unsigned long long)xp->n.in_stanzas, (unsigned long long)xp->n.out_stanzas,
-              (unsigned long long)xp->n.queued, (unsigned long long)xp->n.dropped,
-              (unsigned long long)xp->n.refused, (unsigned long long)xp->n.pairs_sasl,
-              (unsigned long long)xp->n.pairs_dialback, (unsigned long long)xp->n.verifies,
-              (unsigned long long)xp->n.accepted, (unsigned long long)xp->n.dialed);
+    edge_xmpp_dump(e, stderr);
     if (xp->dns)
         edge_dns_free(xp->dns);
     xp->dns = NULL;

@@ -819,6 +819,13 @@ def main():
               "edge log: northwind.test reached by STARTTLS (_xmpp-server)")
         check(re.search(r"gateway-in 127.0.0.1: direct TLS", log),
               "edge log: the gateway reached the edge by direct TLS for fabrikam.test")
+        since = len(t.edge.log_text())
+        os.kill(t.edge.pid, signal.SIGUSR1)
+        m = t.edge.wait_log(r"^xmpp: stanzas_in=(\d+) stanzas_out=(\d+) .*pairs_sasl=(\d+) "
+                            r"pairs_dialback=(\d+)", timeout=5, since=since)
+        check(m is not None and int(m.group(1)) >= 52 and int(m.group(2)) >= 2 and
+              int(m.group(3)) >= 2 and int(m.group(4)) >= 2,
+              f"SIGUSR1 prints the XMPP counters ({m.group(0) if m else None})")
         refusals(t)
         addressing(t)
         corpus(t)
