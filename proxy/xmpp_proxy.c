@@ -1600,6 +1600,18 @@ static void on_connection(uv_stream_t *server, int status)
             c->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
         }
     }
+    if (!l->internal && !l->lc->proxy_protocol) { /* behind an HLB every peer is the HLB */
+        uint32_t same = 0;
+        for (xconn_t *x = xp->conns; x; x = x->next)
+            same += x != c && x->kind == XC_EXT_IN && strcmp(x->ip, c->ip) == 0;
+        if (same >= xp->e->conf.limits.connections_per_source) {
+            xp->n.refused++;
+            edge_warn("xmpp connection from %s refused: %u connections from that source (limit)",
+                      c->ip, same);
+            tls_stream_close(s);
+            return;
+        }
+    }
     xp->n.accepted++;
     edge_debug("xmpp %u %s: connection from %s:%u", c->id, cname(c), c->ip, c->port);
     if (tls_stream_read_plain(s) < 0)

@@ -151,6 +151,9 @@ dns_servers = {HOST}:{t.dns_ext}
 idle_timeout = 60s
 connect_timeout = 10s
 
+[limits]
+connections_per_source = 12
+
 [log]
 level = debug
 """)
@@ -766,6 +769,39 @@ async def bounce(t):
     await asyncio.sleep(0.3)
 
 
+def source_limit(t):
+    """[limits] connections_per_source (12) applies to partner connections from one address."""
+    socks, refused = [], False
+    try:
+        for _ in range(16):
+            s = socket.create_connection((HOST, t.edge_ext), timeout=5)
+            socks.append(s)
+            s.settimeout(0.5)
+            try:
+                if s.recv(1) == b"":
+                    refused = True
+                    break
+            except (socket.timeout, TimeoutError):
+                pass
+            except OSError:
+                refused = True
+                break
+    finally:
+        for s in socks:
+            s.close()
+    check(refused and t.edge.wait_log(r"xmpp connection from 127.0.0.1 refused: 12 connections",
+                                      timeout=3) is not None,
+          f"the 13th partner connection from one address is refused ({len(socks)} opened)")
+    time.sleep(0.3)
+    raw = Raw(t.edge_ext)
+    try:
+        raw.send(header("fabrikam.test", "contoso.test"))
+        check(raw.read_until(rb"</stream:features>") is not None,
+              "connections are accepted again once the others have gone")
+    finally:
+        raw.close()
+
+
 def reload_lists(t):
     with open(t.allow, "a") as f:
         f.write("tailspin.test\n")
@@ -830,6 +866,7 @@ def main():
         addressing(t)
         corpus(t)
         timeouts_and_proxy(t)
+        source_limit(t)
         reload_lists(t)
         asyncio.run(asyncio.wait_for(bounce(t), 60))
         rc = peers.stop(t.edge, grace=8)
