@@ -874,3 +874,73 @@ def start_kamailio_director(work, certs, host, port, name="director", cert="dire
               ready=lambda: sip_ping(host, port, ctx) == 200, timeout=timeout)
     h.addr = (host, port)
     return h
+
+
+# ---------------------------------------------------------------- edgeproxy
+
+
+def edge_conf(work, certs, ext, internal, members, node_id="edge-test", federation=None,
+              pool="", limits="", sip="", log="info", ext_host="127.0.0.1",
+              int_host="127.0.0.1", extra=""):
+    """Write an edgeproxy configuration into the work directory and return its path: a remote-user
+    listener on ext_host:ext, an internal listener on int_host:internal (mutual TLS), optionally
+    a federation listener (client certificates optional) on ext_host:federation, the pool
+    `members` ("host:port" strings) with the edge-internal client certificate, and extra lines
+    for [pool], [limits], [sip] and after everything (`extra`: whole sections)."""
+    text = f"""[node]
+id = {node_id}
+external_fqdn = edge.example.test
+internal_address = {int_host}
+state_dir = {work.path}/state
+
+[listener remote]
+address = {ext_host}:{ext}
+side = external
+cert = {certs.pem('edge-external')}
+key = {certs.key('edge-external')}
+"""
+    if federation:
+        text += f"""
+[listener federation]
+address = {ext_host}:{federation}
+side = external
+cert = {certs.pem('edge-external')}
+key = {certs.key('edge-external')}
+ca = {certs.ca}
+client_cert = optional
+"""
+    text += f"""
+[listener internal]
+address = {int_host}:{internal}
+side = internal
+cert = {certs.pem('edge-internal')}
+key = {certs.key('edge-internal')}
+ca = {certs.ca}
+
+[pool]
+members = {", ".join(members)}
+server_name = director.example.test
+cert = {certs.pem('edge-internal')}
+key = {certs.key('edge-internal')}
+ca = {certs.ca}
+{pool}
+[limits]
+{limits}
+[sip]
+{sip}
+[log]
+level = {log}
+{extra}"""
+    path = work.file("edge.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def edge_metrics(edge, timeout=5):
+    """SIGUSR1 to a running edgeproxy, then the counters of the metrics: line it printed, as a
+    dict ({} if none came). Its stderr is unbuffered, so the line is awaited to its end."""
+    since = len(edge.log_text())
+    os.kill(edge.pid, signal.SIGUSR1)
+    m = edge.wait_log(r"^metrics:([^\n]*)\n", timeout=timeout, since=since)
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))} if m else {}

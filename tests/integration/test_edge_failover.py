@@ -46,56 +46,13 @@ def check(name, ok, detail=""):
     return ok
 
 
-def write_conf(work, certs, ports):
-    conf = f"""
-[node]
-id = edge-failover
-external_fqdn = edge.example.test
-internal_address = 127.0.0.1
-state_dir = {work.path}/state
-
-[listener remote]
-address = 127.0.0.1:{ports['ext']}
-side = external
-cert = {certs.pem('edge-external')}
-key = {certs.key('edge-external')}
-
-[listener internal]
-address = 127.0.0.1:{ports['int']}
-side = internal
-cert = {certs.pem('edge-internal')}
-key = {certs.key('edge-internal')}
-ca = {certs.ca}
-
-[pool]
-members = {D1}:{ports['d1']}, {D2}:{ports['d2']}
-server_name = director.example.test
-cert = {certs.pem('edge-internal')}
-key = {certs.key('edge-internal')}
-ca = {certs.ca}
-health_interval = 500ms
-health_timeout = 400ms
-transaction_timeout = 2s
-
-[limits]
-# the load is 150/s per connection, with catch-up bursts: the rate limit is not under test here
-requests_per_second = 2000
-
-[log]
-level = info
-"""
-    path = work.file("edge.conf")
-    with open(path, "w") as f:
-        f.write(conf)
-    return path
-
-
-def metrics(edge, timeout=5):
-    since = len(edge.log_text())
-    os.kill(edge.pid, signal.SIGUSR1)
-    # stderr is unbuffered: the line is written in pieces, so wait for its end
-    m = edge.wait_log(r"^metrics:([^\n]*)\n", timeout=timeout, since=since)
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))} if m else {}
+def edge_conf(work, certs, ports):
+    # the load is 150/s per connection, with catch-up bursts: the rate limit is not under test
+    return peers.edge_conf(work, certs, ports["ext"], ports["int"],
+                           [f"{D1}:{ports['d1']}", f"{D2}:{ports['d2']}"], node_id="edge-failover",
+                           pool="health_interval = 500ms\nhealth_timeout = 400ms\n"
+                           "transaction_timeout = 2s\n",
+                           limits="requests_per_second = 2000\n")
 
 
 def sink_count(h):
@@ -141,7 +98,7 @@ def main():
                                            cert="director1")
         d2 = peers.start_kamailio_director(work, certs, D2, ports["d2"], name="director2",
                                            cert="director2")
-        edge = peers.start([edge_bin, "--config", write_conf(work, certs, ports)], "edgeproxy",
+        edge = peers.start([edge_bin, "--config", edge_conf(work, certs, ports)], "edgeproxy",
                            work, timeout=20,
                            ready=lambda: len(re.findall(r"pool member \S+ connected",
                                                         edge_log(work))) >= 2)
@@ -178,7 +135,7 @@ def edge_log(work):
 
 
 def run(work, certs, ports, edge, d1, d2, clients):
-    m0 = metrics(edge)
+    m0 = peers.edge_metrics(edge)
     calls = RATE * SECONDS
     t0 = time.monotonic()
     c = load(work, certs, ports, "load", RATE, calls, CONNECTIONS)
@@ -206,7 +163,7 @@ def run(work, certs, ports, edge, d1, d2, clients):
     down = edge.wait_log(r"pool member " + re.escape(f"{D1}:{ports['d1']}") + r" is down",
                          timeout=5, since=log_at_stop)
     check("the edge logs director1 down", down is not None, edge.tail(2000))
-    m1 = metrics(edge)
+    m1 = peers.edge_metrics(edge)
     d = {k: m1.get(k, 0) - m0.get(k, 0) for k in m1}
     print("     (edge: " + " ".join(f"{k}={d.get(k)}" for k in (
         "txn_created", "txn_retries", "txn_timeouts", "pool_member_down", "pool_connect_failed",
@@ -230,7 +187,7 @@ def run(work, certs, ports, edge, d1, d2, clients):
     check("director1 restarted: the edge logs it up again", up is not None,
           edge.log_text()[log_at_restart:][-2000:])
     print(f"     (marked up {time.monotonic() - t1:.1f} s after the restart)", flush=True)
-    m2 = metrics(edge)
+    m2 = peers.edge_metrics(edge)
     check("counters: pool_member_up counted", m2.get("pool_member_up", 0) >= 1,
           {k: m2.get(k) for k in ("pool_member_up", "pool_member_down")})
     c2 = load(work, certs, ports, "load-again", 100, 200, 2)

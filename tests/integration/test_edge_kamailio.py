@@ -55,54 +55,6 @@ def show(m):
     return bytes(m).decode("utf-8", "replace")[:1500] if m is not None else "nothing"
 
 
-def write_conf(work, certs, ports):
-    conf = f"""
-[node]
-id = edge-kam
-external_fqdn = edge.example.test
-internal_address = {EDGE_INT}
-state_dir = {work.path}/state
-
-[listener remote]
-address = {EDGE_EXT}:{ports['ext']}
-side = external
-cert = {certs.pem('edge-external')}
-key = {certs.key('edge-external')}
-
-[listener internal]
-address = {EDGE_INT}:{ports['int']}
-side = internal
-cert = {certs.pem('edge-internal')}
-key = {certs.key('edge-internal')}
-ca = {certs.ca}
-
-[pool]
-members = {DIRECTOR}:{ports['dir']}
-server_name = director.example.test
-cert = {certs.pem('edge-internal')}
-key = {certs.key('edge-internal')}
-ca = {certs.ca}
-health_interval = 1s
-health_timeout = 500ms
-transaction_timeout = 4s
-
-[log]
-level = debug
-"""
-    path = work.file("edge.conf")
-    with open(path, "w") as f:
-        f.write(conf)
-    return path
-
-
-def metrics(edge, timeout=5):
-    since = len(edge.log_text())
-    os.kill(edge.pid, signal.SIGUSR1)
-    # stderr is unbuffered: the line is written in pieces, so wait for its end
-    m = edge.wait_log(r"^metrics:([^\n]*)\n", timeout=timeout, since=since)
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))} if m else {}
-
-
 def uri_of(value):
     """The URI inside a name-addr (<...>), or the value itself."""
     m = re.search(r"<([^>]*)>", value or "")
@@ -233,7 +185,11 @@ def main():
         ports = {"ext": peers.free_port(EDGE_EXT), "int": peers.free_port(EDGE_INT),
                  "dir": peers.free_port(DIRECTOR), "dev": peers.free_port(DEVICE)}
         peers.start_kamailio_director(work, certs, DIRECTOR, ports["dir"], fr_timer=3000)
-        edge = peers.start([edge_bin, "--config", write_conf(work, certs, ports)], "edgeproxy",
+        edge = peers.start([edge_bin, "--config", peers.edge_conf(
+            work, certs, ports["ext"], ports["int"], [f"{DIRECTOR}:{ports['dir']}"],
+            node_id="edge-kam", ext_host=EDGE_EXT, int_host=EDGE_INT, log="debug",
+            pool="health_interval = 1s\nhealth_timeout = 500ms\ntransaction_timeout = 4s\n")],
+            "edgeproxy",
                            work, ready=("log", r"pool member \S+ connected"), timeout=20)
         check("the edge connects to Kamailio over mutual TLS", True)
         # alice's device: a TLS listener (a certificate of the test CA, so a Director's TLS
@@ -280,7 +236,7 @@ def run_calls(alice, bob, ports, edge, device):
     alice_contact = f"sip:alice@{alice.c.via_host};transport=tls"
     device_contact = f"sip:alice@{DEVICE}:{ports['dev']};transport=tls"
     bob_contact = f"sip:bob@{bob.c.via_host};transport=tls"
-    m0 = metrics(edge)
+    m0 = peers.edge_metrics(edge)
 
     # ---------------------------------------------------------------- 1. alice registers
     first, final = register(alice, "alice", "secret-alice", alice_contact)
@@ -389,7 +345,7 @@ def run_calls(alice, bob, ports, edge, device):
     check("nothing reached alice's device address directly (everything went through the edge)",
           not device.messages and not device.errors,
           f"{[m.start for m, _ in device.messages]} {device.errors}")
-    m1 = metrics(edge)
+    m1 = peers.edge_metrics(edge)
     d = {k: m1.get(k, 0) - m0.get(k, 0) for k in m1}
     check("counters: no forged or failed flow, no timeout, no member down",
           d.get("sip_flow_forged") == 0 and d.get("sip_flow_failed") == 0

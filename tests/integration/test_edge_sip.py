@@ -90,59 +90,13 @@ class Director:
 
 
 def write_conf(work, certs, ports, limits):
-    conf = f"""
-[node]
-id = edge-test
-external_fqdn = edge.example.test
-internal_address = 127.0.0.1
-state_dir = {work.path}/state
-
-[listener remote]
-address = 127.0.0.1:{ports['ext']}
-side = external
-cert = {certs.pem('edge-external')}
-key = {certs.key('edge-external')}
-
-[listener federation]
-address = 127.0.0.1:{ports['fed']}
-side = external
-cert = {certs.pem('edge-external')}
-key = {certs.key('edge-external')}
-ca = {certs.ca}
-client_cert = optional
-
-[listener internal]
-address = 127.0.0.1:{ports['int']}
-side = internal
-cert = {certs.pem('edge-internal')}
-key = {certs.key('edge-internal')}
-ca = {certs.ca}
-
-[pool]
-members = 127.0.0.1:{ports['dirA']}, 127.0.0.1:{ports['dirB']}
-server_name = director.example.test
-cert = {certs.pem('edge-internal')}
-key = {certs.key('edge-internal')}
-ca = {certs.ca}
-health_interval = 500ms
-health_timeout = 400ms
-transaction_timeout = 3s
-
-[limits]
-{limits}
-
-[sip]
-trust_headers = X-Internal-Trust
-auth_fail_limit = 3
-lockout = 30s
-
-[log]
-level = debug
-"""
-    path = work.file("edge.conf")
-    with open(path, "w") as f:
-        f.write(conf)
-    return path
+    return peers.edge_conf(work, certs, ports["ext"], ports["int"],
+                           [f"127.0.0.1:{ports['dirA']}", f"127.0.0.1:{ports['dirB']}"],
+                           federation=ports["fed"], log="debug", limits=limits + "\n",
+                           pool="health_interval = 500ms\nhealth_timeout = 400ms\n"
+                           "transaction_timeout = 3s\n",
+                           sip="trust_headers = X-Internal-Trust\nauth_fail_limit = 3\n"
+                           "lockout = 30s\n")
 
 
 def client(ports, certs, source=None):

@@ -50,57 +50,6 @@ def check(name, ok, detail=""):
     return ok
 
 
-def write_conf(work, certs, ports):
-    conf = f"""
-[node]
-id = edge-sipp
-external_fqdn = edge.example.test
-internal_address = 127.0.0.1
-state_dir = {work.path}/state
-
-[listener remote]
-address = 127.0.0.1:{ports['ext']}
-side = external
-cert = {certs.pem('edge-external')}
-key = {certs.key('edge-external')}
-
-[listener internal]
-address = 127.0.0.1:{ports['int']}
-side = internal
-cert = {certs.pem('edge-internal')}
-key = {certs.key('edge-internal')}
-ca = {certs.ca}
-
-[pool]
-members = 127.0.0.1:{ports['dir']}
-server_name = director.example.test
-cert = {certs.pem('edge-internal')}
-key = {certs.key('edge-internal')}
-ca = {certs.ca}
-health_interval = 2s
-health_timeout = 1s
-transaction_timeout = 4s
-
-[log]
-level = info
-"""
-    path = work.file("edge.conf")
-    with open(path, "w") as f:
-        f.write(conf)
-    return path
-
-
-def metrics(edge, timeout=5):
-    """SIGUSR1, then the counters of the metrics: line it printed, as a dict."""
-    since = len(edge.log_text())
-    os.kill(edge.pid, signal.SIGUSR1)
-    # stderr is unbuffered: the line is written in pieces, so wait for its end
-    m = edge.wait_log(r"^metrics:([^\n]*)\n", timeout=timeout, since=since)
-    if not m:
-        return {}
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
-
-
 class Run:
     def __init__(self, work, certs, ports):
         self.work, self.certs, self.ports = work, certs, ports
@@ -155,7 +104,9 @@ def main():
         # probe is a new SIPp call and gets its 200
         extra_args=["-trace_logs", "-log_file", reglog, "-deadcall_wait", "0"] + TRACE,
         name="director")
-    conf = write_conf(work, certs, ports)
+    conf = peers.edge_conf(work, certs, ports["ext"], ports["int"], [f"127.0.0.1:{ports['dir']}"],
+                           node_id="edge-sipp",
+                           pool="health_interval = 2s\nhealth_timeout = 1s\ntransaction_timeout = 4s\n")
     edge = None
     run = Run(work, certs, ports)
     try:
@@ -189,7 +140,7 @@ def main():
 
 
 def phases(run, edge, director, reglog, certs, ports):
-    m0 = metrics(edge)
+    m0 = peers.edge_metrics(edge)
     run.run("REGISTER with a 401 challenge relayed, digest verified, Path echoed", "register",
             "register_uac.xml")
     t0 = time.monotonic()
@@ -212,7 +163,7 @@ def phases(run, edge, director, reglog, certs, ports):
             service="bob")
     run.run("INVITE then CANCEL: 200 for the CANCEL, 487 for the INVITE", "cancel",
             "cancel_uac.xml", service="slow")
-    m1 = metrics(edge)
+    m1 = peers.edge_metrics(edge)
     d = {k: m1.get(k, 0) - m0.get(k, 0) for k in m1}
     # 20 REGISTER calls are 2 transactions each (and the 3 with a wrong password); MESSAGE 1;
     # INVITE 2 (INVITE, BYE: the ACK is no transaction); CANCEL 1 (the INVITE; the CANCEL
@@ -300,7 +251,7 @@ def phases(run, edge, director, reglog, certs, ports):
     check(f"the client answered the {CALLS} incoming calls in its out-of-call scenario, "
           "without an error", ooc == CALLS and not other, f"{ooc} ooc INVITEs; {other[:800]}")
 
-    m2 = metrics(edge)
+    m2 = peers.edge_metrics(edge)
     check("counters: sip_flow_failed counted, nothing forged, no transaction timed out, the "
           "Director never marked down (its probes answered)",
           m2.get("sip_flow_failed", 0) >= 1 and m2.get("txn_timeouts") == 0
