@@ -113,6 +113,7 @@ static const conf_key_t xmpp_keys[] = {
     KEY_NUM(conf_xmpp_t, tls_required, "tls_required", K_BOOL, 0, 1),
     KEY_NUM(conf_xmpp_t, dialback, "dialback", K_BOOL, 0, 1),
     KEY_NUM(conf_xmpp_t, direct_tls, "direct_tls", K_BOOL, 0, 1),
+    KEY_NUM(conf_xmpp_t, gateway_direct_tls, "gateway_direct_tls", K_BOOL, 0, 1),
     KEY_NUM(conf_xmpp_t, idle_timeout_ms, "idle_timeout", K_MS, 1000, 86400000),
     KEY_NUM(conf_xmpp_t, keepalive_ms, "keepalive", K_MS, 1000, 86400000),
     KEY_NUM(conf_xmpp_t, connect_timeout_ms, "connect_timeout", K_MS, 100, 600000),

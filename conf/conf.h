@@ -99,6 +99,7 @@ typedef struct {
     int tls_required;                   /* STARTTLS before anything on partner streams */
     int dialback;                       /* accept and use dialback (else SASL EXTERNAL only) */
     int direct_tls;                     /* dial partners' _xmpps-server (XEP-0368) first */
+    int gateway_direct_tls;             /* TLS from the first byte toward the gateway */
     uint32_t idle_timeout_ms;
     uint32_t keepalive_ms;       /* a whitespace keepalive after this long without sending */
     uint32_t connect_timeout_ms; /* DNS, connect and negotiation of an outgoing stream */

@@ -1069,8 +1069,8 @@ static void start_tls(xconn_t *c)
     int r;
     if (server) {
         r = tls_stream_start_server(c->s, c->l->ctx, NULL, 0);
-    } else if (c->kind == XC_INT_OUT) {
-        r = tls_stream_start_client(c->s, xp->int_client, xp->cx->gateway_name);
+    } else if (c->kind == XC_INT_OUT) { /* SNI: the stream's domain; certificate: the gateway */
+        r = tls_stream_start_client_sni(c->s, xp->int_client, xp->cx->gateway_name, c->peer);
     } else {
         r = tls_stream_start_client(c->s, xp->ext_client, c->peer);
     }
@@ -1391,8 +1391,8 @@ static void on_connect(uv_connect_t *req, int status)
     int r;
     if (c->direct) {
         tls_ctx_t *ctx = c->kind == XC_INT_OUT ? xp->int_client : xp->ext_client_alpn;
-        r = tls_stream_start_client(c->s, ctx,
-                                    c->kind == XC_INT_OUT ? xp->cx->gateway_name : c->peer);
+        r = tls_stream_start_client_sni(
+            c->s, ctx, c->kind == XC_INT_OUT ? xp->cx->gateway_name : c->peer, c->peer);
     } else {
         r = tls_stream_read_plain(c->s);
         if (r == 0)
@@ -1474,7 +1474,7 @@ static void on_gateway_addr(edge_dns_query_t *q, int status, const struct sockad
     if (status < 0)
         edge_warn("xmpp gateway %s: %s", h->host, edge_dns_strerror(status));
     for (size_t i = 0; status == 0 && i < n; i++)
-        add_target(c, &a[i], h->host, (uint16_t)h->port, 0);
+        add_target(c, &a[i], h->host, (uint16_t)h->port, c->xp->cx->gateway_direct_tls);
     dial_next(c);
 }
 

@@ -164,6 +164,10 @@ int tls_stream_read_plain(tls_stream_t *s);
  */
 int tls_stream_start_server(tls_stream_t *s, tls_ctx_t *ctx, const char *early, size_t nearly);
 int tls_stream_start_client(tls_stream_t *s, tls_ctx_t *ctx, const char *expected_host);
+/* The same with another name in SNI than the one checked in the certificate (XMPP: SNI names
+ * the stream's domain, the certificate a server of the deployment); sni NULL: expected_host. */
+int tls_stream_start_client_sni(tls_stream_t *s, tls_ctx_t *ctx, const char *expected_host,
+                                const char *sni);
 
 /*
  * Encrypt and queue iov (plaintext, or raw bytes in plain mode). The data is packed into records

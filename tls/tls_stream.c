@@ -546,6 +546,12 @@ int tls_stream_start_server(tls_stream_t *s, tls_ctx_t *ctx, const char *early, 
 
 int tls_stream_start_client(tls_stream_t *s, tls_ctx_t *ctx, const char *expected_host)
 {
+    return tls_stream_start_client_sni(s, ctx, expected_host, NULL);
+}
+
+int tls_stream_start_client_sni(tls_stream_t *s, tls_ctx_t *ctx, const char *expected_host,
+                                const char *sni)
+{
     int r = start(s, ctx, 0);
     if (r < 0)
         return r;
@@ -573,7 +579,7 @@ int tls_stream_start_client(tls_stream_t *s, tls_ctx_t *ctx, const char *expecte
             r = X509_VERIFY_PARAM_set1_ip_asc(vp, expected_host) == 1 ? 0 : TLS_E_STATE;
         } else {
             r = SSL_set1_host(s->ssl, expected_host) == 1 &&
-                        SSL_set_tlsext_host_name(s->ssl, expected_host) == 1
+                        SSL_set_tlsext_host_name(s->ssl, (sni ? sni : expected_host)) == 1
                     ? 0
                     : TLS_E_STATE;
         }

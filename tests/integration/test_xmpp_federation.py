@@ -89,7 +89,7 @@ def setup(work):
     p = peers.free_port
     t.edge_ext, t.edge_gw = p(), p()
     t.dns_ext, t.dns_int = p(), p()
-    t.gw_s2s, t.gw_c2s = p(), p()
+    t.gw_s2s, t.gw_direct, t.gw_c2s = p(), p(), p()
     t.fab_s2s, t.fab_direct, t.fab_c2s = p(), p(), p()
     t.nw_s2s, t.nw_c2s = p(), p()
     # the external view: partners find the edge; the edge finds the partners
@@ -143,7 +143,8 @@ ca = {c.ca}
 
 [xmpp]
 domains = contoso.test, montague.example
-gateway = {HOST}:{t.gw_s2s}
+gateway = {HOST}:{t.gw_direct}
+gateway_direct_tls = yes
 gateway_name = gateway.contoso.test
 allow_file = {t.allow}
 block_file = {t.block}
@@ -161,7 +162,8 @@ level = debug
                          ready=("port", HOST, t.edge_gw), timeout=10)
     t.gw = start_prosody(work, "gateway", prosody_config(
         work, "gateway", "contoso.test", c.pem("gateway"), c.key("gateway"), c.ca, t.gw_s2s,
-        t.gw_c2s, t.dns_int), t.gw_c2s, [("alice", "contoso.test", "alicepw")])
+        t.gw_c2s, t.dns_int, direct_port=t.gw_direct), t.gw_c2s,
+        [("alice", "contoso.test", "alicepw")])
     t.fab = start_prosody(work, "fabrikam", prosody_config(
         work, "fabrikam", "fabrikam.test", c.pem("fabrikam"), c.key("fabrikam"), c.ca, t.fab_s2s,
         t.fab_c2s, t.dns_ext, direct_port=t.fab_direct), t.fab_c2s,
@@ -685,7 +687,7 @@ def timeouts_and_proxy(t):
         "idle_timeout = 60s", "idle_timeout = 3s\nkeepalive = 1s").replace(
         "protocol = xmpp-s2s\n", "protocol = xmpp-s2s\nproxy_protocol = yes\n").replace(
         "id = edge1", "id = edge2").replace(
-        f"gateway = {HOST}:{t.gw_s2s}",
+        f"gateway = {HOST}:{t.gw_direct}\ngateway_direct_tls = yes",
         f"gateway = {HOST}:{lsock.getsockname()[1]}\ndialback_secret = {SECRET}")
     with open(conf, "w") as f:
         f.write(text)
@@ -707,7 +709,8 @@ def timeouts_and_proxy(t):
         lsock.close()
     check(result.get("header") is not None and b"from='fabrikam.test'" in result["header"] and
           b"to='contoso.test'" in result["header"],
-          f"gateway-out: a stream from fabrikam.test to contoso.test ({result.get('header')})")
+          f"gateway-out (STARTTLS): a stream from fabrikam.test to contoso.test "
+          f"({result.get('header')})")
     check(result.get("key_ok") is True, "gateway-out: the dialback key is XEP-0185's for the "
           "configured secret")
     check(result.get("verbatim") is True, "the stanza reaches the gateway byte for byte "
@@ -853,6 +856,9 @@ def main():
         check(re.search(r"partner-out northwind.test: connecting to xmpp.northwind.test "
                         rf"\[127.0.0.1\]:{t.nw_s2s}$", log, re.M),
               "edge log: northwind.test reached by STARTTLS (_xmpp-server)")
+        check(re.search(r"gateway-out contoso.test: connecting to 127.0.0.1 "
+                        rf"\[127.0.0.1\]:{t.gw_direct} \(direct TLS\)", log),
+              "edge log: the edge reached the gateway by direct TLS (gateway_direct_tls)")
         check(re.search(r"gateway-in 127.0.0.1: direct TLS", log),
               "edge log: the gateway reached the edge by direct TLS for fabrikam.test")
         since = len(t.edge.log_text())

@@ -157,7 +157,7 @@ static void test_xmpp_section(void **state)
                                         "gateway_name = gateway.contoso.test\n"
                                         "allow_file = /etc/p.allow\nidle_timeout = 5m\n"
                                         "keepalive = 30s\ndialback = no\nmax_queue = 4m\n"
-                                        "dns_servers = 127.0.0.1:5353\n",
+                                        "dns_servers = 127.0.0.1:5353\ngateway_direct_tls = yes\n",
                          "t.conf", &c, err, sizeof err) != 0)
         fail_msg("%s", err);
     assert_string_equal(c.xmpp.domains, "contoso.test, Fabrikam-2.test");
@@ -173,6 +173,7 @@ static void test_xmpp_section(void **state)
     assert_int_equal(c.xmpp.direct_tls, 1);
     assert_int_equal(c.xmpp.connect_timeout_ms, 15000);
     assert_int_equal(c.xmpp.max_queue, 4u << 20);
+    assert_int_equal(c.xmpp.gateway_direct_tls, 1);
     /* partners are asked for a certificate (SASL EXTERNAL); the gateway must present one */
     assert_int_equal(c.listeners[0].client_cert, CONF_CLIENT_CERT_OPTIONAL);
     assert_int_equal(c.listeners[1].client_cert, CONF_CLIENT_CERT_REQUIRED);
