@@ -487,24 +487,21 @@ static int load_flow_secret(edge_t *e, char *err, size_t errlen)
     return 0;
 }
 
-static int listener_open(edge_t *e, edge_listener_t *l, const conf_listener_t *lc, char *err,
-                         size_t errlen)
+int edge_listen_tls(uv_loop_t *loop, const conf_listener_t *lc, tls_verify_t verify,
+                    const char *const *alpn, size_t nalpn, uv_tcp_t *tcp, void *data,
+                    uv_connection_cb cb, tls_ctx_t **ctx, int *open, char *err, size_t errlen)
 {
-    static const char *const alpn_sip[] = {"sip"};
     char terr[400];
     tls_cert_conf_t cert = {lc->cert, lc->key};
     tls_server_conf_t sc = {0};
     sc.certs = &cert;
     sc.ncerts = 1;
     sc.ca_file = lc->ca[0] ? lc->ca : NULL;
-    sc.verify = lc->client_cert == CONF_CLIENT_CERT_REQUIRED   ? TLS_VERIFY_REQUIRED
-                : lc->client_cert == CONF_CLIENT_CERT_OPTIONAL ? TLS_VERIFY_OPTIONAL
-                                                               : TLS_VERIFY_NONE;
-    (void)alpn_sip; /* SIP clients rarely send ALPN; no protocol list means any is accepted */
-    l->edge = e;
-    l->conf = lc;
-    l->ctx = tls_server_ctx_new(&sc, terr, sizeof terr);
-    if (!l->ctx) {
+    sc.verify = verify;
+    sc.alpn = alpn;
+    sc.nalpn = nalpn;
+    *ctx = tls_server_ctx_new(&sc, terr, sizeof terr);
+    if (!*ctx) {
         snprintf(err, errlen, "[listener %s]: %s", lc->name, terr);
         return -1;
     }
@@ -514,22 +511,37 @@ static int listener_open(edge_t *e, edge_listener_t *l, const conf_listener_t *l
         snprintf(err, errlen, "[listener %s]: '%s' is not an IP address", lc->name, lc->address);
         return -1;
     }
-    uv_tcp_init(e->loop, &l->tcp);
-    l->tcp.data = l;
-    l->open = 1;
-    int r = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&ss, 0);
+    uv_tcp_init(loop, tcp);
+    tcp->data = data;
+    *open = 1;
+    int r = uv_tcp_bind(tcp, (const struct sockaddr *)&ss, 0);
     if (r == 0)
-        r = uv_listen((uv_stream_t *)&l->tcp, 1024, on_connection);
+        r = uv_listen((uv_stream_t *)tcp, 1024, cb);
     if (r < 0) {
         snprintf(err, errlen, "[listener %s]: cannot listen on %s:%d: %s", lc->name, lc->address,
                  lc->port, uv_strerror(r));
         return -1;
     }
+    return 0;
+}
+
+static int listener_open(edge_t *e, edge_listener_t *l, const conf_listener_t *lc, char *err,
+                         size_t errlen)
+{
+    /* SIP clients rarely send ALPN: no protocol list, so any (or none) is accepted */
+    tls_verify_t verify = lc->client_cert == CONF_CLIENT_CERT_REQUIRED   ? TLS_VERIFY_REQUIRED
+                          : lc->client_cert == CONF_CLIENT_CERT_OPTIONAL ? TLS_VERIFY_OPTIONAL
+                                                                         : TLS_VERIFY_NONE;
+    l->edge = e;
+    l->conf = lc;
+    if (edge_listen_tls(e->loop, lc, verify, NULL, 0, &l->tcp, l, on_connection, &l->ctx, &l->open,
+                        err, errlen) < 0)
+        return -1;
     edge_info("listening on %s:%d (%s, %s, client certificates %s)", lc->address, lc->port,
               conf_side_name(lc->side), conf_proto_name(lc->protocol),
-              sc.verify == TLS_VERIFY_REQUIRED   ? "required"
-              : sc.verify == TLS_VERIFY_OPTIONAL ? "optional"
-                                                 : "not asked");
+              verify == TLS_VERIFY_REQUIRED   ? "required"
+              : verify == TLS_VERIFY_OPTIONAL ? "optional"
+                                              : "not asked");
     return 0;
 }
 

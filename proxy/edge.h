@@ -172,6 +172,16 @@ int edge_init(edge_t *e, uv_loop_t *loop, const conf_t *c, char *err, size_t err
 void edge_stop(edge_t *e);
 void edge_free(edge_t *e);
 
+/*
+ * Open a configured listener: a TLS server context from its certificate, key and CA (client
+ * certificates per 'verify', ALPN list), then bind and listen with cb; tcp->data = data. The
+ * SIP and XMPP listeners share it. Returns 0, or -1 with err naming the listener. *open says
+ * whether tcp needs a uv_close, *ctx whether a context needs freeing, even on failure.
+ */
+int edge_listen_tls(uv_loop_t *loop, const conf_listener_t *lc, tls_verify_t verify,
+                    const char *const *alpn, size_t nalpn, uv_tcp_t *tcp, void *data,
+                    uv_connection_cb cb, tls_ctx_t **ctx, int *open, char *err, size_t errlen);
+
 /* Connection by flow (slot and generation), NULL when it is gone. */
 edge_conn_t *edge_conn_get(edge_t *e, uint32_t slot, uint32_t gen);
 /* Write an iovec on a connection; on failure the connection is closed and -1 returned. */

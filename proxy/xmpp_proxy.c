@@ -1623,50 +1623,23 @@ static int listener_open(edge_xmpp_t *xp, xlistener_t *l, const conf_listener_t 
                          size_t errlen)
 {
     static const char *const alpn[] = {"xmpp-server"};
-    char terr[400];
-    tls_cert_conf_t cert = {lc->cert, lc->key};
-    tls_server_conf_t sc = {0};
-    sc.certs = &cert;
-    sc.ncerts = 1;
-    sc.ca_file = lc->ca[0] ? lc->ca : NULL;
     l->internal = lc->protocol == CONF_PROTO_XMPP_GATEWAY;
     /* partners: a certificate that does not verify only rules out SASL EXTERNAL */
-    sc.verify = lc->client_cert == CONF_CLIENT_CERT_REQUIRED ? TLS_VERIFY_REQUIRED
-                : lc->client_cert == CONF_CLIENT_CERT_OPTIONAL
-                    ? (l->internal ? TLS_VERIFY_OPTIONAL : TLS_VERIFY_REQUEST)
-                    : TLS_VERIFY_NONE;
-    sc.alpn = alpn;
-    sc.nalpn = 1;
+    tls_verify_t verify = lc->client_cert == CONF_CLIENT_CERT_REQUIRED ? TLS_VERIFY_REQUIRED
+                          : lc->client_cert == CONF_CLIENT_CERT_OPTIONAL
+                              ? (l->internal ? TLS_VERIFY_OPTIONAL : TLS_VERIFY_REQUEST)
+                              : TLS_VERIFY_NONE;
     l->xp = xp;
     l->lc = lc;
-    l->ctx = tls_server_ctx_new(&sc, terr, sizeof terr);
-    if (!l->ctx) {
-        snprintf(err, errlen, "[listener %s]: %s", lc->name, terr);
+    if (edge_listen_tls(xp->loop, lc, verify, alpn, 1, &l->tcp, l, on_connection, &l->ctx, &l->open,
+                        err, errlen) < 0)
         return -1;
-    }
-    struct sockaddr_storage ss;
-    if (uv_ip4_addr(lc->address, lc->port, (struct sockaddr_in *)&ss) != 0 &&
-        uv_ip6_addr(lc->address, lc->port, (struct sockaddr_in6 *)&ss) != 0) {
-        snprintf(err, errlen, "[listener %s]: '%s' is not an IP address", lc->name, lc->address);
-        return -1;
-    }
-    uv_tcp_init(xp->loop, &l->tcp);
-    l->tcp.data = l;
-    l->open = 1;
-    int r = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&ss, 0);
-    if (r == 0)
-        r = uv_listen((uv_stream_t *)&l->tcp, 1024, on_connection);
-    if (r < 0) {
-        snprintf(err, errlen, "[listener %s]: cannot listen on %s:%d: %s", lc->name, lc->address,
-                 lc->port, uv_strerror(r));
-        return -1;
-    }
     edge_info("listening on %s:%d (%s, %s, STARTTLS or direct TLS, client certificates %s)",
               lc->address, lc->port, conf_side_name(lc->side), conf_proto_name(lc->protocol),
-              sc.verify == TLS_VERIFY_REQUIRED   ? "required"
-              : sc.verify == TLS_VERIFY_NONE     ? "not asked"
-              : sc.verify == TLS_VERIFY_OPTIONAL ? "optional"
-                                                 : "asked for (SASL EXTERNAL)");
+              verify == TLS_VERIFY_REQUIRED   ? "required"
+              : verify == TLS_VERIFY_NONE     ? "not asked"
+              : verify == TLS_VERIFY_OPTIONAL ? "optional"
+                                              : "asked for (SASL EXTERNAL)");
     return 0;
 }
 
