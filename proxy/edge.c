@@ -107,7 +107,7 @@ static void on_conn_close(tls_stream_t *s)
     edge_t *e = c->edge;
     if (c->role == EDGE_ROLE_POOL)
         edge_pool_conn_down(e, c, !c->up);
-    if (c->role == EDGE_ROLE_EXTERNAL && c->ip[0]) {
+    if (c->counted) {
         edge_source_t *src = source_at(e, c->ip, 0);
         if (src && src->count)
             src->count--;
@@ -177,6 +177,23 @@ static void on_alloc(tls_stream_t *s, size_t suggested, uv_buf_t *out)
     *out = uv_buf_init(b->data + b->len, b->cap - b->len);
 }
 
+/* The per-source connection limit, on the real client address (after a PROXY header when the
+ * listener takes one). Returns 0 with the connection counted, or -1 with it closed. */
+static int source_admit(edge_t *e, edge_conn_t *c)
+{
+    edge_source_t *src = source_at(e, c->ip, 1);
+    if (!src || src->count >= e->conf.limits.connections_per_source) {
+        EDGE_COUNT(&e->m, conn_refused_source);
+        edge_warn("conn from %s refused: %u connections from that source (limit)", c->ip,
+                  src ? src->count : 0);
+        edge_conn_close(c);
+        return -1;
+    }
+    src->count++;
+    c->counted = 1;
+    return 0;
+}
+
 static void conn_plain_read(edge_conn_t *c, ssize_t n)
 {
     edge_buf_t *b = c->buf;
@@ -190,6 +207,8 @@ static void conn_plain_read(edge_conn_t *c, ssize_t n)
     if (used == 0)
         return;
     c->proxy_hdr = 0;
+    if (c->role == EDGE_ROLE_EXTERNAL && source_admit(c->edge, c) < 0)
+        return;
     const char *early = b->data + used;
     size_t nearly = b->len - (size_t)used;
     int r = tls_stream_start_server(&c->s, c->listener->ctx, early, nearly);
@@ -323,18 +342,8 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_nodelay(&c->s.tcp, 1);
     peer_of(c);
     EDGE_COUNT(&e->m, conn_accepted);
-    if (c->role == EDGE_ROLE_EXTERNAL && !l->conf->proxy_protocol) {
-        edge_source_t *src = source_at(e, c->ip, 1);
-        if (!src || src->count >= e->conf.limits.connections_per_source) {
-            EDGE_COUNT(&e->m, conn_refused_source);
-            edge_warn("conn from %s refused: %u connections from that source (limit)", c->ip,
-                      src ? src->count : 0);
-            c->ip[0] = '\0'; /* not counted */
-            edge_conn_close(c);
-            return;
-        }
-        src->count++;
-    }
+    if (c->role == EDGE_ROLE_EXTERNAL && !l->conf->proxy_protocol && source_admit(e, c) < 0)
+        return;
     int r;
     if (l->conf->proxy_protocol) {
         c->proxy_hdr = 1;

@@ -57,6 +57,7 @@ struct edge_conn {
     uint32_t slot, gen;        /* the flow: index in the connection table and its generation */
     uint8_t role, up, proxy_hdr, closing;
     uint8_t ka_negotiated; /* Ms-Keep-Alive answered on this connection */
+    uint8_t counted;       /* counted against its source's connection limit */
     uint16_t port;         /* the real peer's port (PROXY protocol aware) */
     uint64_t last_rx_ms;
     uint64_t rate_start_ms;

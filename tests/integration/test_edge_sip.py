@@ -206,6 +206,24 @@ proxy_protocol = yes
               len(vias) == 2 and "received=203.0.113.7" in vias[1] and "rport=40000" in vias[1],
               vias)
         tls.close()
+        # the per-source limit (3) counts the real address the HLB names, not the HLB
+        held, results = [], []
+        for i, src in enumerate(["198.51.100.9"] * 4 + ["198.51.100.10"]):
+            rs = socket.create_connection(("127.0.0.1", ports["hlb"]), timeout=5)
+            rs.sendall(f"PROXY TCP4 {src} 127.0.0.1 {41000 + i} 443\r\n".encode())
+            try:
+                ts = peers.client_context(certs).wrap_socket(rs, server_hostname="edge.example.test")
+                ts.sendall(b"\r\n\r\n")
+                ts.settimeout(3)
+                results.append(ts.recv(8) == b"\r\n")
+                held.append(ts)
+            except (OSError, ssl.SSLError):
+                results.append(False)
+                rs.close()
+        check("behind the HLB: the 4th connection of one real client address is refused, "
+              "another address is served", results == [True, True, True, False, True], results)
+        for ts in held:
+            ts.close()
         raw2 = socket.create_connection(("127.0.0.1", ports["hlb"]), timeout=5)
         raw2.sendall(b"GARBAGE NOT A PROXY HEADER\r\n")
         raw2.settimeout(3)
