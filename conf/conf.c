@@ -97,6 +97,7 @@ static const conf_key_t sip_keys[] = {
     KEY_NUM(conf_sip_t, auth_fail_window_ms, "auth_fail_window", K_MS, 1000, 86400000),
     KEY_NUM(conf_sip_t, lockout_ms, "lockout", K_MS, 1000, 86400000),
     KEY_NUM(conf_sip_t, keepalive_ms, "keepalive", K_MS, 10000, 3600000),
+    KEY_NUM(conf_sip_t, invite_timeout_ms, "invite_timeout", K_MS, 1000, 3600000),
     KEY_NUM(conf_sip_t, max_transactions, "max_transactions", K_U32, 16, 10000000),
     {NULL, 0, 0, 0, NULL, 0, 0},
 };
@@ -159,6 +160,7 @@ void conf_defaults(conf_t *c)
     c->sip.auth_fail_window_ms = 300000;
     c->sip.lockout_ms = 900000;
     c->sip.keepalive_ms = 300000;
+    c->sip.invite_timeout_ms = 180000; /* RFC 3261 timer C: more than 3 minutes */
     c->sip.max_transactions = 100000;
     c->xmpp.tls_required = 1;
     c->xmpp.dialback = 1;

@@ -82,8 +82,9 @@ typedef struct {
     uint32_t auth_fail_limit; /* failed authentications before a lockout */
     uint32_t auth_fail_window_ms;
     uint32_t lockout_ms;
-    uint32_t keepalive_ms;     /* timeout offered in Ms-Keep-Alive answers */
-    uint32_t max_transactions; /* concurrent transactions toward the pool */
+    uint32_t keepalive_ms;      /* timeout offered in Ms-Keep-Alive answers */
+    uint32_t invite_timeout_ms; /* timer C: an INVITE with a provisional answer */
+    uint32_t max_transactions;  /* concurrent transactions toward the pool */
 } conf_sip_t;
 
 /* XMPP federation (docs/xmpp-federation.md): our domains, the internal gateway, partner policy. */

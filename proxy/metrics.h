@@ -38,6 +38,7 @@
     X(txn_created, "transactions toward the pool")                                                 \
     X(txn_retries, "transactions retried on the next pool member")                                 \
     X(txn_timeouts, "transactions that timed out on their last member (408)")                      \
+    X(txn_timer_c, "INVITEs cancelled at their member after timer C")                              \
     X(txn_no_member, "requests refused: no pool member available (503)")                           \
     X(txn_overload, "requests refused: transaction table full (503)")                              \
     X(pool_member_down, "pool members marked down")                                                \

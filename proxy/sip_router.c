@@ -241,13 +241,15 @@ static edge_txn_list_t *txn_list(edge_t *e, edge_txn_t *t)
 }
 
 /* (Re)arm the transaction's timer: timer B/F (the configured timeout), or timer C (3 min) for
- * an INVITE that has had a provisional answer. Each list is FIFO in deadline order. */
+ * an INVITE that has had a provisional answer ([sip] invite_timeout). Each list is FIFO in deadline
+ * order. */
 static void txn_arm(edge_t *e, edge_txn_t *t, int long_timer)
 {
     if (t->in_list)
         list_del(txn_list(e, t), t);
     t->long_timer = (uint8_t)long_timer;
-    t->deadline = e->now_ms + (long_timer ? 180000 : e->conf.pool.transaction_timeout_ms);
+    t->deadline = e->now_ms + (long_timer ? e->conf.sip.invite_timeout_ms
+                                          : e->conf.pool.transaction_timeout_ms);
     list_add(txn_list(e, t), t);
     t->in_list = 1;
 }
@@ -375,6 +377,66 @@ void edge_txn_retry(edge_t *e, edge_txn_t *t, int status, const char *reason)
     txn_answer(e, t, status, reason);
 }
 
+/*
+ * Timer C fired on an INVITE that had a provisional answer: CANCEL it at the member (RFC 3261
+ * 16.8), built from the request as the edge forwarded it (our Via, the Route set, From, To,
+ * Call-ID, the CSeq number), so the Director stops ringing the callee.
+ */
+static void txn_cancel_downstream(edge_t *e, edge_txn_t *t)
+{
+    static sip_hdr_t hdrs[1024];
+    edge_conn_t *mc = t->member ? t->member->conn : NULL;
+    if (t->method != SIP_METHOD_INVITE || t->cancel_sent || !mc || !mc->up ||
+        mc->gen != t->member_conn_gen)
+        return;
+    size_t len = 0;
+    for (int i = 0; i < t->iovcnt; i++)
+        len += t->iov[i].iov_len;
+    char *flat = malloc(len);
+    if (!flat)
+        return;
+    size_t off = 0;
+    for (int i = 0; i < t->iovcnt; i++) {
+        memcpy(flat + off, t->iov[i].iov_base, t->iov[i].iov_len);
+        off += t->iov[i].iov_len;
+    }
+    sip_msg_t msg;
+    sip_msg_init(&msg, hdrs, sizeof hdrs / sizeof hdrs[0]);
+    msg.max_size = len + 1;
+    msg.max_line = len + 1;
+    const sip_hdr_t *cs;
+    sip_cseq_t cseq;
+    if (sip_parse(flat, len, &msg, 0) > 0 && (cs = sip_msg_header_find(&msg, SIP_HDR_CSEQ)) &&
+        sip_cseq_parse(cs->value, &cseq) == 0 && msg.first[SIP_HDR_VIA] >= 0) {
+        struct iovec iov[EDGE_IOV_MAX];
+        char head[64], tail[96];
+        size_t n = 0;
+        iov[n++] = (struct iovec){"CANCEL ", 7};
+        iov[n++] = (struct iovec){(void *)msg.ruri.p, msg.ruri.len};
+        iov[n++] = (struct iovec){" SIP/2.0\r\n", 10};
+        const sip_hdr_t *via = &msg.hdrs[msg.first[SIP_HDR_VIA]]; /* ours: a line of its own */
+        iov[n++] = (struct iovec){(void *)via->raw.p, via->raw.len};
+        int hl = snprintf(head, sizeof head, "Max-Forwards: 70\r\n");
+        iov[n++] = (struct iovec){head, (size_t)hl};
+        for (size_t i = 0; i < msg.nhdrs && n + 2 < EDGE_IOV_MAX; i++) {
+            const sip_hdr_t *h = &msg.hdrs[i];
+            if (h->id == SIP_HDR_ROUTE || h->id == SIP_HDR_FROM || h->id == SIP_HDR_TO ||
+                h->id == SIP_HDR_CALL_ID)
+                iov[n++] = (struct iovec){(void *)h->raw.p, h->raw.len};
+        }
+        int tl = snprintf(tail, sizeof tail, "CSeq: %u CANCEL\r\nContent-Length: 0\r\n\r\n",
+                          cseq.number);
+        iov[n++] = (struct iovec){tail, (size_t)tl};
+        if (edge_conn_send(mc, iov, n) == 0) {
+            t->cancel_sent = 1;
+            EDGE_COUNT(&e->m, txn_timer_c);
+            edge_info("transaction %u: INVITE unanswered after timer C, CANCEL sent to %s:%d",
+                      t->slot, t->member->hop->host, t->member->hop->port);
+        }
+    }
+    free(flat);
+}
+
 void edge_txn_tick(edge_t *e)
 {
     edge_txn_list_t *lists[2] = {&e->txn_short, &e->txn_long};
@@ -388,6 +450,8 @@ void edge_txn_tick(edge_t *e)
                 continue;
             }
             txn_unwait(t); /* its member never came up in time */
+            if (t->state == EDGE_TXN_PROCEEDING)
+                txn_cancel_downstream(e, t);
             edge_txn_retry(e, t, 408, "Request Timeout");
         }
     }

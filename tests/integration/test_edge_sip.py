@@ -96,7 +96,7 @@ def write_conf(work, certs, ports, limits):
                            pool="health_interval = 500ms\nhealth_timeout = 400ms\n"
                            "transaction_timeout = 3s\n",
                            sip="trust_headers = X-Internal-Trust\nauth_fail_limit = 3\n"
-                           "lockout = 30s\n")
+                           "lockout = 30s\ninvite_timeout = 2s\n")
 
 
 def client(ports, certs, source=None):
@@ -446,6 +446,23 @@ def run_checks(ports, certs, dirA, dirB, edge, work):
             seen.add((m.status, m.cseq_method()))
     check("CANCEL: 200 for the CANCEL and 487 for the INVITE",
           (200, "CANCEL") in seen and (487, "INVITE") in seen, seen)
+
+    # timer C: an INVITE that rings without an answer is cancelled at the member, the caller 408
+    inv = request("INVITE", "sip:slow@example.test", via_host=c.via_host)
+    c.send(inv)
+    got = [c.recv(5), c.recv(5)]
+    t0 = time.monotonic()
+    final = c.recv(6)
+    took = time.monotonic() - t0
+    check("timer C (invite_timeout 2s): the caller gets 408",
+          [g.status if g else None for g in got] == [100, 180] and final is not None
+          and final.status == 408 and 1.0 < took < 5, (final, f"{took:.1f}s"))
+    can = (dirA.got(lambda m: m.method == "CANCEL" and m.header("Call-ID") == inv.header("Call-ID"), 3)
+           or dirB.got(lambda m: m.method == "CANCEL" and m.header("Call-ID") == inv.header("Call-ID"), 1))
+    check("timer C: the edge CANCELs the INVITE at the member (same branch, CSeq CANCEL)",
+          can is not None and can[0].header("CSeq").endswith(" CANCEL")
+          and peers.via_branch(hdrs(can[0], "Via")[0]).startswith("z9hG4bKet")
+          and len(hdrs(can[0], "Via")) == 1, can[0] if can else None)
 
     # ---------------------------------------------------------------- limits and refusals
     m0 = request("MESSAGE", "sip:bob@example.test", via_host=c.via_host, max_forwards=0)
