@@ -561,6 +561,47 @@ def run_checks(ports, certs, dirA, dirB, edge, work):
     check("the daemon still serves the first connection after the hostile input",
           r is not None and r.status == 200, repr(r))
 
+    # ---------------------------------------------------------------- mutation storm
+    # corpus messages mutated (bytes flipped, cut, spliced, headers repeated) from a fixed seed,
+    # over 40 connections on both external listeners; the daemon (ASan) must keep serving
+    import random as _random
+    rnd = _random.Random(4475)
+    seeds = [open(os.path.join(corpus, row[0]), "rb").read() for row in rows]
+    sent = 0
+    for k in range(40):
+        try:
+            port = ports["ext"] if k % 2 else ports["fed"]
+            ctx = peers.client_context(certs, "partner" if k % 4 == 0 else None)
+            cc = peers.SipTlsClient("127.0.0.1", port, ctx, "edge.example.test", timeout=3)
+        except (OSError, ssl.SSLError):
+            continue
+        for _ in range(15):
+            m = bytearray(rnd.choice(seeds))
+            for _ in range(rnd.randint(1, 6)):
+                op = rnd.randint(0, 4)
+                if not m:
+                    break
+                i = rnd.randrange(len(m))
+                if op == 0:
+                    m[i] = rnd.randrange(256)
+                elif op == 1:
+                    del m[i:i + rnd.randint(1, 40)]
+                elif op == 2:
+                    m[i:i] = rnd.choice(seeds)[:rnd.randint(1, 200)]
+                elif op == 3:
+                    m[i:i] = b"\r\nVia: SIP/2.0/TLS x;branch=z9hG4bKe" + bytes(str(rnd.random()), "ascii")
+                else:
+                    m[i:i] = b"\r\n"
+            try:
+                cc.send(bytes(m))
+                sent += 1
+            except (OSError, ssl.SSLError):
+                break
+        cc.close()
+    r = c.transact(request("MESSAGE", "sip:bob@example.test", via_host=c.via_host))
+    check(f"after {sent} mutated messages on 40 connections the daemon still relays",
+          r is not None and r.status == 200 and edge.alive(), repr(r))
+
     # ---------------------------------------------------------------- 430 after disconnect
     c.close()
     if inner and token:
