@@ -50,7 +50,11 @@ static void test_shipped_files_load(void **state)
     (void)state;
     if (conf_load(EDGE_SOURCE_DIR "/conf/edgeproxy.conf", &c, err, sizeof err) != 0)
         fail_msg("%s", err);
-    assert_int_equal(c.nlisteners, 3);
+    assert_int_equal(c.nlisteners, 5);
+    assert_int_equal(c.listeners[3].protocol, CONF_PROTO_XMPP_S2S);
+    assert_int_equal(c.listeners[4].protocol, CONF_PROTO_XMPP_GATEWAY);
+    assert_int_equal(c.listeners[4].client_cert, CONF_CLIENT_CERT_REQUIRED);
+    assert_string_equal(c.xmpp.domains, "example.test");
     assert_int_equal(c.listeners[2].side, CONF_SIDE_INTERNAL);
     assert_int_equal(c.listeners[2].client_cert, CONF_CLIENT_CERT_REQUIRED); /* default inside */
     assert_int_equal(c.listeners[0].client_cert, CONF_CLIENT_CERT_NONE);     /* and outside */
