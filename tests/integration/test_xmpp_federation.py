@@ -213,32 +213,28 @@ class Client(slixmpp.ClientXMPP):
         self.connect((HOST, self.port))
 
 
-async def wait_message(client, sender_bare, body, timeout):
+async def wait_queue(queue, pred, timeout):
+    """The first item of an asyncio queue for which pred holds, or None at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             return None
         try:
-            m = await asyncio.wait_for(client.inbox.get(), left)
+            item = await asyncio.wait_for(queue.get(), left)
         except asyncio.TimeoutError:
             return None
-        if m["from"].bare == sender_bare and m["body"] == body:
-            return m
+        if pred(item):
+            return item
+
+
+async def wait_message(client, sender_bare, body, timeout):
+    return await wait_queue(client.inbox,
+                            lambda m: m["from"].bare == sender_bare and m["body"] == body, timeout)
 
 
 async def wait_presence(client, pred, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        try:
-            p = await asyncio.wait_for(client.presences.get(), left)
-        except asyncio.TimeoutError:
-            return None
-        if pred(p):
-            return p
+    return await wait_queue(client.presences, pred, timeout)
 
 
 async def messaging(t):
